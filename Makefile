@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make demo` (the main job) and `make test` (everything).
+# Both set themselves up on a fresh machine (a virtualenv with the project; `make test` also the
+# Debian packages its real-component tests start, when run as root).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint unit bench setup system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP) system-deps  ## everything the tests need
+
+system-deps:
+	./scripts/install-system-deps
+
+demo: $(STAMP)  ## replay the dual-master outage story against the built-in simulator
+	$(BIN)/syncd demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy syncd bench
+	$(BIN)/lint-imports
+
+unit: $(STAMP)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
+
+test: setup lint unit  ## lint, types, architecture contract, all tests
+
+bench: $(STAMP)  ## benchmark figures (not part of the pass/fail suite)
+	$(BIN)/python -m bench.snapshot
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,388 @@
+"""Immutable values shared by every layer: catalogs, policies, edges, drift, plans, results.
+
+Pure: no I/O, no logging, no clocks. Times are timezone-aware ``datetime`` values handed in by
+the caller. The Harbor client translates JSON into these types at the boundary; the decision
+core (filters, topology, diff, plan) only ever sees these types.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "Action",
+    "ActionKind",
+    "Artifact",
+    "Catalog",
+    "Drift",
+    "DriftClass",
+    "Edge",
+    "Execution",
+    "ExecutionStatus",
+    "Filter",
+    "HealthState",
+    "InstanceHealth",
+    "Outcome",
+    "PassResult",
+    "Plan",
+    "Policy",
+    "PolicyProblem",
+    "Registry",
+    "Repository",
+    "Skip",
+    "SkipReason",
+    "TagKey",
+    "Topology",
+]
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """One artifact (manifest or index) of a repository, as Harbor's artifact listing shows it."""
+
+    digest: str
+    tags: frozenset[str] = frozenset()
+    push_time: datetime | None = None
+    type: str = "IMAGE"
+    media_type: str = "application/vnd.oci.image.manifest.v1+json"
+    references: tuple[str, ...] = ()
+    """Child digests of an index (multi-arch image)."""
+    accessories: tuple[str, ...] = ()
+    """Digests of accessories (cosign/notation signatures, SBOMs) attached to this artifact."""
+    labels: frozenset[str] = frozenset()
+    """Label *names*; Harbor's label filter matches on names."""
+
+
+@dataclass(frozen=True, slots=True)
+class Repository:
+    """A repository with its artifacts; ``name`` is the full name including the project."""
+
+    name: str
+    artifact_count: int = 0
+    update_time: datetime | None = None
+    artifacts: tuple[Artifact, ...] = ()
+
+    @property
+    def project(self) -> str:
+        """The project is the first path component of the full name."""
+        return self.name.split("/", 1)[0]
+
+
+TagKey = tuple[str, str]
+"""``(full repository name, tag)``: the unit of comparison."""
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """Snapshot of one instance's projects, repositories and artifacts at ``taken_at``."""
+
+    instance: str
+    taken_at: datetime
+    repositories: Mapping[str, Repository] = field(default_factory=dict)
+    projects: frozenset[str] = frozenset()
+    public_projects: frozenset[str] = frozenset()
+
+    def tag_map(self) -> dict[TagKey, str]:
+        """Map every ``(repository, tag)`` to its digest."""
+        return {
+            (repo.name, tag): art.digest
+            for repo in self.repositories.values()
+            for art in repo.artifacts
+            for tag in art.tags
+        }
+
+
+# --------------------------------------------------------------------------- policies
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """One replication filter exactly as Harbor stores it."""
+
+    type: str
+    """``name`` | ``tag`` | ``label`` | ``resource``."""
+    value: str | tuple[str, ...]
+    """A glob for name/tag, a tuple of label names for label."""
+    decoration: str = ""
+    """``matches`` | ``excludes``; empty behaves like ``matches``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """A registry endpoint configured on one instance (``id`` 0 is the local Harbor)."""
+
+    id: int
+    name: str
+    url: str
+    type: str = "harbor"
+    status: str = "healthy"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A replication policy as read from one instance (``owner``)."""
+
+    owner: str
+    """Name of the configured instance the policy was read from."""
+    id: int
+    name: str
+    enabled: bool
+    src_registry_id: int
+    """0 means local: a push policy."""
+    dest_registry_id: int
+    """0 means local: a pull policy."""
+    trigger: str = "manual"
+    """``manual`` | ``scheduled`` | ``event_based``."""
+    cron: str | None = None
+    filters: tuple[Filter, ...] = ()
+    dest_namespace: str = ""
+    dest_namespace_replace_count: int = -1
+    override: bool = True
+    replicate_deletion: bool = False
+    raw: Mapping[str, object] = field(default_factory=dict, compare=False, hash=False)
+    """The policy JSON exactly as read: a PUT must send it all back (it is a full replace)."""
+
+    @property
+    def is_push(self) -> bool:
+        """Push mode: the source is the local Harbor."""
+        return self.src_registry_id == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A directed replication relation between two configured instances, via one policy."""
+
+    source: str
+    destination: str
+    policy_owner: str
+    policy_id: int
+
+    @property
+    def name(self) -> str:
+        """Stable, low-cardinality label: ``a->b``."""
+        return f"{self.source}->{self.destination}"
+
+
+class PolicyProblem(enum.StrEnum):
+    """Why a policy yields no edge; reported, never silently ignored."""
+
+    DISABLED = "disabled"
+    UNKNOWN_ENDPOINT = "unknown_endpoint"
+    UNKNOWN_REGISTRY = "unknown_registry"
+    INVALID_MAPPING = "invalid_mapping"
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """Edges derived from every instance's policies, plus policies that yield none and why."""
+
+    edges: tuple[Edge, ...] = ()
+    policies: Mapping[tuple[str, int], Policy] = field(default_factory=dict)
+    """Keyed by ``(owner, policy id)``."""
+    problems: tuple[tuple[str, int, PolicyProblem, str], ...] = ()
+    """``(owner, policy id, problem, detail)``."""
+
+
+# --------------------------------------------------------------------------- executions / health
+
+
+class ExecutionStatus(enum.StrEnum):
+    """Harbor's execution (and, minus Pending, task) status values."""
+
+    PENDING = "Pending"
+    IN_PROGRESS = "InProgress"
+    SUCCEED = "Succeed"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the status can no longer change."""
+        return self in {ExecutionStatus.SUCCEED, ExecutionStatus.FAILED, ExecutionStatus.STOPPED}
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """A replication execution of one policy on its owner instance."""
+
+    instance: str
+    id: int
+    policy_id: int
+    status: ExecutionStatus
+    trigger: str
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    status_text: str = ""
+    total: int = 0
+    succeed: int = 0
+    failed: int = 0
+    in_progress: int = 0
+    stopped: int = 0
+
+
+class HealthState(enum.StrEnum):
+    """Instance health as syncd sees it."""
+
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceHealth:
+    """Result of one health probe of one instance."""
+
+    instance: str
+    state: HealthState
+    checked_at: datetime
+    unhealthy_components: tuple[str, ...] = ()
+    detail: str = ""
+
+
+# --------------------------------------------------------------------------- drift
+
+
+class DriftClass(enum.StrEnum):
+    """Three-way drift classes, per edge and per tag."""
+
+    MISSING = "missing"
+    """Should be on the destination, is not, and was not deleted there since the base."""
+    DELETED_UNPROPAGATED = "deleted_unpropagated"
+    """Deleted on one side since the base, still present on the other."""
+    STALE = "stale"
+    """Tag moved on one side only."""
+    CONFLICT = "conflict"
+    """Tag moved on both sides to different digests, or differs with no base."""
+    EXTRA = "extra"
+    """On the destination only; reported, never acted on."""
+    NON_CONVERGING = "non_converging"
+    """Replication of the covering policy succeeded yet this drift stayed (e.g. override=false)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """One drifted tag on one edge."""
+
+    edge: Edge
+    repository: str
+    """Destination-side full repository name."""
+    tag: str
+    drift_class: DriftClass
+    source_digest: str | None
+    destination_digest: str | None
+    base_digest: str | None
+    moved_on: str = ""
+    """For stale/deleted_unpropagated: the instance where the change happened."""
+    source_repository: str = ""
+    """Source-side full repository name (differs when dest_namespace maps it)."""
+    first_seen: datetime | None = None
+
+
+# --------------------------------------------------------------------------- plan / outcome
+
+
+class ActionKind(enum.StrEnum):
+    """What syncd can do about drift."""
+
+    TRIGGER = "trigger"
+    TOGGLE = "toggle"
+    DELETE = "delete"
+    RESOLVE_CONFLICT = "resolve_conflict"
+    ENABLE_POLICY = "enable_policy"
+
+
+class SkipReason(enum.StrEnum):
+    """Why drift was not acted on."""
+
+    OBSERVE_ONLY = "observe_only"
+    EXECUTION_RUNNING = "execution_running"
+    ENDPOINT_DOWN = "endpoint_down"
+    POLICY_DISABLED = "policy_disabled"
+    NON_CONVERGING_BACKOFF = "non_converging_backoff"
+    CAP_REACHED = "cap_reached"
+    CONFLICT_REPORTED = "conflict_reported"
+    DELETION_NOT_ENABLED = "deletion_not_enabled"
+    EXTRA_REPORTED = "extra_reported"
+    OVERRIDE_DISABLED = "override_disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One side effect the executor will perform, with its reason."""
+
+    kind: ActionKind
+    instance: str
+    """Instance the request goes to (the policy owner for trigger/toggle)."""
+    policy_id: int | None
+    edges: tuple[Edge, ...]
+    reason: str
+    drift_count: int = 0
+    repository: str | None = None
+    """For delete/resolve_conflict: the repository on ``instance``."""
+    digest: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """Drift the plan deliberately leaves alone, with the reason."""
+
+    reason: SkipReason
+    edge: Edge | None
+    policy_id: int | None
+    detail: str
+    drift_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything one pass decided: actions to take and drift left alone."""
+
+    actions: tuple[Action, ...] = ()
+    skips: tuple[Skip, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened when one action was executed."""
+
+    action: Action
+    result: str
+    """``succeeded`` | ``failed`` | ``dry_run`` | ``timeout`` | ``stopped``."""
+    detail: str = ""
+    execution_id: int | None = None
+    converged: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PassResult:
+    """The value one reconcile pass returns; metrics and logs are derived from it."""
+
+    pass_id: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    """``converged`` | ``drift`` | ``error``."""
+    health: tuple[InstanceHealth, ...] = ()
+    drift: tuple[Drift, ...] = ()
+    """Drift remaining at the end of the pass (after verification)."""
+    plan: Plan = field(default_factory=Plan)
+    outcomes: tuple[Outcome, ...] = ()
+    topology: Topology = field(default_factory=Topology)
+    running_executions: int = 0
+    non_converging_policies: tuple[tuple[str, int], ...] = ()
+    disabled_policies: tuple[tuple[str, int], ...] = ()
+    converged_edges: tuple[str, ...] = ()
+    api_calls: int = 0
+    error: str = ""
+
+    @property
+    def duration_seconds(self) -> float:
+        """Wall time of the pass."""
+        return (self.finished_at - self.started_at).total_seconds()

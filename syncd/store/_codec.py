@@ -1,0 +1,109 @@
+"""Encodings between ``syncd.model`` values and the text the state database stores.
+
+Times are fixed-width UTC ISO text (so text order is time order); catalogs are compact JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from syncd.model import Artifact, Repository
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+__all__ = ["history_from_json", "history_to_json"]
+
+_HISTORY_TIMES = ("last_trigger", "non_converging_since", "backoff_until")
+"""The ``PolicyHistory`` fields (``syncd.plan``) that hold datetimes."""
+
+
+def ts(value: datetime) -> str:
+    """Encode a timezone-aware time as UTC ISO text with microseconds."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: state times must be timezone-aware")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def dt(text: str) -> datetime:
+    """Decode `ts` text back into a UTC datetime."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def opt_ts(value: datetime | None) -> str | None:
+    """`ts` that passes None through."""
+    return None if value is None else ts(value)
+
+
+def opt_dt(text: str | None) -> datetime | None:
+    """`dt` that passes None through."""
+    return None if text is None else dt(text)
+
+
+def dumps(value: object) -> str:
+    """Compact, deterministic JSON."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def history_to_json(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Make a policy-history record JSON-safe: datetimes become UTC ISO strings."""
+    return {k: ts(v) if isinstance(v, datetime) else v for k, v in record.items()}
+
+
+def history_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Invert `history_to_json` for the planner's ``PolicyHistory`` time fields."""
+    return {k: dt(v) if k in _HISTORY_TIMES and isinstance(v, str) else v for k, v in data.items()}
+
+
+def _artifact_row(a: Artifact) -> list[object]:
+    # Positional rather than keyed: about half the bytes over 200k artifacts.
+    return [
+        a.digest,
+        sorted(a.tags),
+        opt_ts(a.push_time),
+        a.type,
+        a.media_type,
+        list(a.references),
+        list(a.accessories),
+        sorted(a.labels),
+    ]
+
+
+def encode_artifacts(artifacts: Iterable[Artifact]) -> str:
+    """One JSON array for all artifacts of a repository."""
+    return dumps([_artifact_row(a) for a in artifacts])
+
+
+def decode_artifacts(text: str) -> tuple[Artifact, ...]:
+    """Invert `encode_artifacts`."""
+    return tuple(
+        Artifact(
+            digest=digest,
+            tags=frozenset(tags),
+            push_time=opt_dt(pushed),
+            type=kind,
+            media_type=media_type,
+            references=tuple(refs),
+            accessories=tuple(accessories),
+            labels=frozenset(labels),
+        )
+        for digest, tags, pushed, kind, media_type, refs, accessories, labels in json.loads(text)
+    )
+
+
+def repo_row(instance: str, repo: Repository) -> tuple[object, ...]:
+    """Build the ``catalog_repo`` row for one repository."""
+    return (
+        instance,
+        repo.name,
+        repo.artifact_count,
+        opt_ts(repo.update_time),
+        encode_artifacts(repo.artifacts),
+    )
+
+
+def decode_repo(name: str, count: int, updated: str | None, artifacts: str) -> Repository:
+    """Invert `repo_row` (minus the instance)."""
+    return Repository(name, count, opt_dt(updated), decode_artifacts(artifacts))

@@ -1,0 +1,184 @@
+"""The connection, its lock, transactions and the versioned schema of the state database.
+
+One connection is shared by all threads (``check_same_thread=False``) and serialised by a lock;
+every method body runs in exactly one transaction. Schema changes are forward-only migrations
+keyed by ``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, Self
+
+from syncd.errors import StateError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+__all__ = ["SCHEMA_VERSION", "Database"]
+
+# Append a tuple of statements per schema change; never edit one that has shipped.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE base_edge (edge TEXT PRIMARY KEY, converged_at TEXT NOT NULL)",
+        (
+            "CREATE TABLE base (edge TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL,"
+            " digest TEXT NOT NULL, PRIMARY KEY (edge, repository, tag)) WITHOUT ROWID"
+        ),
+        (
+            "CREATE TABLE catalog (instance TEXT PRIMARY KEY, taken_at TEXT NOT NULL,"
+            " projects TEXT NOT NULL, public_projects TEXT NOT NULL)"
+        ),
+        (
+            "CREATE TABLE catalog_repo (instance TEXT NOT NULL, name TEXT NOT NULL,"
+            " artifact_count INTEGER NOT NULL, update_time TEXT, artifacts TEXT NOT NULL,"
+            " PRIMARY KEY (instance, name)) WITHOUT ROWID"
+        ),
+        (
+            "CREATE TABLE first_seen (edge TEXT NOT NULL, repository TEXT NOT NULL,"
+            " tag TEXT NOT NULL, drift_class TEXT NOT NULL, at TEXT NOT NULL,"
+            " PRIMARY KEY (edge, repository, tag, drift_class)) WITHOUT ROWID"
+        ),
+        (
+            "CREATE TABLE health (instance TEXT PRIMARY KEY, state TEXT NOT NULL,"
+            " since TEXT NOT NULL, checked_at TEXT NOT NULL)"
+        ),
+        (
+            "CREATE TABLE toggle_intent (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " instance TEXT NOT NULL, policy_id INTEGER NOT NULL, policy_json TEXT NOT NULL,"
+            " created_at TEXT NOT NULL, completed_at TEXT)"
+        ),
+        (
+            "CREATE TABLE policy_history (owner TEXT NOT NULL, policy_id INTEGER NOT NULL,"
+            " record TEXT NOT NULL, PRIMARY KEY (owner, policy_id))"
+        ),
+        (
+            "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, pass_id TEXT NOT NULL,"
+            " at TEXT NOT NULL, kind TEXT NOT NULL, instance TEXT NOT NULL, policy_id INTEGER,"
+            " edge TEXT, reason TEXT NOT NULL, result TEXT NOT NULL, detail TEXT NOT NULL,"
+            " execution_id INTEGER)"
+        ),
+        (
+            "CREATE TABLE pass (slot TEXT PRIMARY KEY, pass_id TEXT NOT NULL,"
+            " started_at TEXT NOT NULL, finished_at TEXT NOT NULL, outcome TEXT NOT NULL)"
+        ),
+        (
+            "CREATE TABLE execution (instance TEXT NOT NULL, execution_id INTEGER NOT NULL,"
+            " policy_id INTEGER NOT NULL, started_at TEXT NOT NULL, status TEXT,"
+            " finished_at TEXT, PRIMARY KEY (instance, execution_id))"
+        ),
+        "CREATE TABLE probe (id INTEGER PRIMARY KEY CHECK (id = 1), writes INTEGER NOT NULL)",
+    ),
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+"""The schema version this code writes; a newer file is refused rather than downgraded."""
+
+_READY_LOCK_TIMEOUT = 5.0
+"""Seconds /readyz waits for the lock: a long write (a 200k-row base) must not look like a hang."""
+
+
+class Database:
+    """Connection lifecycle, transactions and migrations; the tables live in subclasses."""
+
+    def __init__(self, conn: sqlite3.Connection, *, path: str) -> None:
+        self._conn: sqlite3.Connection | None = conn
+        self._path = path
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path | str) -> Self:
+        """Open (creating and migrating if needed) the database at ``path``; ``:memory:`` works."""
+        target = str(path)
+        try:
+            conn = sqlite3.connect(
+                target, timeout=10.0, isolation_level=None, check_same_thread=False
+            )
+            # WAL lets other readers (CLI, a second process) proceed during a long write; FULL
+            # sync makes a journalled toggle intent durable before the disable PUT goes out.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot open state database {target}: {exc}") from exc
+        store = cls(conn, path=target)
+        try:
+            store._migrate()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        """Close the connection; later calls raise `StateError`. Closing twice is harmless."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def schema_version(self) -> int:
+        """Return the schema version stored in the file."""
+        with self._tx(write=False) as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def writable(self) -> bool:
+        """Report whether a small write can be committed right now (for /readyz)."""
+        try:
+            with self._tx(lock_timeout=_READY_LOCK_TIMEOUT) as conn:
+                conn.execute(
+                    "INSERT INTO probe (id, writes) VALUES (1, 1)"
+                    " ON CONFLICT (id) DO UPDATE SET writes = writes + 1"
+                )
+        except StateError:
+            return False
+        return True
+
+    @contextmanager
+    def _tx(self, *, write: bool = True, lock_timeout: float = -1) -> Iterator[sqlite3.Connection]:
+        """Run the block as one transaction under the lock; sqlite errors become `StateError`."""
+        if not self._lock.acquire(timeout=lock_timeout):
+            raise StateError(f"state database {self._path} is busy")
+        try:
+            if self._conn is None:
+                raise StateError(f"state database {self._path} is closed")
+            conn = self._conn
+            try:
+                # IMMEDIATE takes the write lock up front, so a second process fails at BEGIN
+                # (after the busy timeout) rather than half way through.
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                _rollback(conn)
+                if isinstance(exc, sqlite3.Error):
+                    raise StateError(f"state database {self._path}: {exc}") from exc
+                raise
+        finally:
+            self._lock.release()
+
+    def _migrate(self) -> None:
+        with self._tx() as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise StateError(
+                    f"state database {self._path} has schema v{version}, newer than this "
+                    f"syncd's v{SCHEMA_VERSION}; refusing to downgrade it"
+                )
+            for statements in _MIGRATIONS[version:]:
+                for statement in statements:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # The original error matters more than a failed rollback (e.g. the disk just vanished).
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")

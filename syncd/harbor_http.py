@@ -1,0 +1,310 @@
+"""The HTTP core under ``HarborClient``: one instance's connection, errors, retries, pages.
+
+Owns what every endpoint shares: basic auth with cookies never stored (a ``sid`` cookie sent back
+turns every write into a CSRF 403), a fresh ``X-Request-Id`` per request, TLS verification, a
+per-instance concurrency bound, mapping failures onto ``syncd.errors``, stamina retries for
+idempotent reads only, and page-number pagination. Knows no endpoint; ``harbor.py`` does.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import ssl
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+import stamina
+
+from syncd import __version__
+from syncd.errors import (
+    HarborError,
+    HarborProtocolError,
+    HarborUnavailable,
+    error_class_for_status,
+    is_retryable,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterable, Mapping
+
+    from syncd.settings import InstanceSettings
+
+__all__ = ["API", "PAGE_SIZE", "HarborSession", "RequestRecord", "parse_retry_after"]
+
+API = "/api/v2.0"
+PAGE_SIZE = 100
+"""Harbor's maximum; larger page sizes are rejected with 422."""
+
+_IDEMPOTENT = frozenset({"GET", "HEAD"})
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One finished request attempt, for metrics (low-cardinality fields only)."""
+
+    instance: str
+    method: str
+    kind: str
+    status_class: str
+    """``2xx`` | ``3xx`` | ``4xx`` | ``5xx`` | ``error`` (no response)."""
+    seconds: float
+
+
+class _NeverStoreJar(http.cookiejar.CookieJar):
+    """A cookie jar that drops everything it is offered."""
+
+    def __init__(self) -> None:
+        super().__init__(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        """Drop the cookie."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        """Drop every ``Set-Cookie``."""
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    now = now or datetime.now(UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _status_class(status: int) -> str:
+    return f"{status // 100}xx"
+
+
+def _verify(settings: InstanceSettings) -> ssl.SSLContext | bool:
+    if not settings.verify_tls:
+        return False
+    if settings.ca_bundle is not None:
+        return ssl.create_default_context(cafile=str(settings.ca_bundle))
+    return True
+
+
+class HarborSession:
+    """Sends requests to one Harbor instance; endpoint methods live in ``HarborClient``."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        settings: InstanceSettings,
+        transport: httpx.BaseTransport | None = None,
+        on_request: Callable[[RequestRecord], None] | None = None,
+        retry_attempts: int = 4,
+        retry_timeout: float = 30.0,
+    ) -> None:
+        self.name = name
+        self._max_concurrency = settings.max_concurrency
+        self._on_request = on_request
+        self._retry_attempts = retry_attempts
+        self._retry_timeout = retry_timeout
+        self._slots = threading.BoundedSemaphore(settings.max_concurrency)
+        self._count_lock = threading.Lock()
+        self._count = 0
+        self._http = httpx.Client(
+            base_url=settings.url,
+            auth=httpx.BasicAuth(settings.username, settings.secret()),
+            headers={"User-Agent": f"syncd/{__version__}", "Accept": "application/json"},
+            cookies=_NeverStoreJar(),
+            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+            verify=_verify(settings),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {self._http.base_url}>"
+
+    @property
+    def request_count(self) -> int:
+        """Request attempts sent so far (retries count individually)."""
+        with self._count_lock:
+            return self._count
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def map_concurrent(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``[fn(i) for i in items]`` on up to ``max_concurrency`` threads, order preserved."""
+        with ThreadPoolExecutor(
+            max_workers=self._max_concurrency, thread_name_prefix=f"harbor-{self.name}"
+        ) as pool:
+            return list(pool.map(fn, items))
+
+    # ----------------------------------------------------------------------- requests
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        kind: str,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        allow: Collection[int] = (),
+        retry: bool = True,
+    ) -> httpx.Response:
+        """Send one request (GET/HEAD retried on transient errors); 2xx or ``allow`` returns."""
+        request = self._http.build_request(
+            method, path, params=dict(params) if params else None, json=json, headers=headers
+        )
+        if not retry or method.upper() not in _IDEMPOTENT:
+            # Writes are never retried: a POST that timed out may have started an execution.
+            return self._send_once(request, kind=kind, allow=allow)
+        for attempt in stamina.retry_context(
+            on=self._retry_predicate, attempts=self._retry_attempts, timeout=self._retry_timeout
+        ):
+            with attempt:
+                return self._send_once(request, kind=kind, allow=allow)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def _retry_predicate(self, exc: Exception) -> bool | float:
+        verdict = is_retryable(exc)
+        if isinstance(verdict, bool):
+            return verdict
+        # A huge Retry-After must not park a pass; the retry timeout bounds the wait.
+        return min(verdict, self._retry_timeout)
+
+    def _send_once(
+        self, request: httpx.Request, *, kind: str, allow: Collection[int]
+    ) -> httpx.Response:
+        # A fresh id per attempt, so each retry can be found in Harbor's core log on its own.
+        request.headers["X-Request-Id"] = uuid.uuid4().hex
+        started = time.monotonic()
+        status_class = "error"
+        try:
+            with self._slots:
+                self._bump()
+                response = self._http.send(request)
+            status_class = _status_class(response.status_code)
+        except httpx.RequestError as exc:
+            cls = (
+                HarborUnavailable if isinstance(exc, httpx.TransportError) else HarborProtocolError
+            )
+            raise cls(
+                f"no usable response from instance {self.name}: {type(exc).__name__}: {exc}",
+                instance=self.name,
+                method=request.method,
+                url=_raw_path(request),
+                request_id=request.headers["X-Request-Id"],
+            ) from None
+        finally:
+            self._record(request.method, kind, status_class, time.monotonic() - started)
+        if response.is_success or response.status_code in allow:
+            return response
+        raise self._error(response)
+
+    def _bump(self) -> None:
+        with self._count_lock:
+            self._count += 1
+
+    def _record(self, method: str, kind: str, status_class: str, seconds: float) -> None:
+        if self._on_request is not None:
+            self._on_request(RequestRecord(self.name, method, kind, status_class, seconds))
+
+    def _error(self, response: httpx.Response) -> HarborError:
+        status = response.status_code
+        cls = error_class_for_status(status)
+        return cls(
+            f"instance {self.name} answered {status} {response.reason_phrase}",
+            instance=self.name,
+            method=response.request.method,
+            url=_raw_path(response.request),
+            status=status,
+            body=response.text,
+            request_id=response.headers.get(
+                "X-Request-Id", response.request.headers["X-Request-Id"]
+            ),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+
+    # ----------------------------------------------------------------------- JSON helpers
+
+    def json(self, response: httpx.Response) -> Any:
+        """Decode a JSON body, or raise ``HarborProtocolError``."""
+        try:
+            return response.json()
+        except ValueError:
+            raise self.protocol_error(response, "response body is not valid JSON") from None
+
+    def protocol_error(self, response: httpx.Response, message: str) -> HarborProtocolError:
+        """Build a ``HarborProtocolError`` about ``response``."""
+        return HarborProtocolError(
+            f"instance {self.name}: {message}",
+            instance=self.name,
+            method=response.request.method,
+            url=_raw_path(response.request),
+            status=response.status_code,
+            body=response.text,
+            request_id=response.headers.get(
+                "X-Request-Id", response.request.headers["X-Request-Id"]
+            ),
+        )
+
+    def get_json(
+        self, path: str, *, kind: str, params: Mapping[str, str | int] | None = None
+    ) -> Any:
+        """GET ``path`` and decode the JSON body."""
+        return self.json(self.request("GET", path, kind=kind, params=params))
+
+    def get_all(
+        self,
+        path: str,
+        *,
+        kind: str,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[Any]:
+        """Fetch every item of a paged list by page number.
+
+        The ``Link`` header is path-only and carries an *unescaped* query, so it is never
+        followed; pages are built from ``page``/``page_size`` and bounded by ``X-Total-Count``.
+        """
+        items: list[Any] = []
+        page = 1
+        while True:
+            query = {**(params or {}), "page": page, "page_size": PAGE_SIZE}
+            response = self.request("GET", path, kind=kind, params=query, headers=headers)
+            batch = self.json(response)
+            if not isinstance(batch, list):
+                raise self.protocol_error(response, "expected a JSON array for a list endpoint")
+            items.extend(batch)
+            total = _total_count(response)
+            if not batch or len(batch) < PAGE_SIZE or (total is not None and len(items) >= total):
+                return items
+            page += 1
+
+
+def _raw_path(request: httpx.Request) -> str:
+    # ``url.path`` is decoded once, which would show a%2Fb for the a%252Fb actually sent.
+    return request.url.raw_path.decode("ascii").split("?", 1)[0]
+
+
+def _total_count(response: httpx.Response) -> int | None:
+    try:
+        return int(response.headers["X-Total-Count"])
+    except (KeyError, ValueError):
+        return None

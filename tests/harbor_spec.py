@@ -31,13 +31,13 @@ SPEC_PATH = Path(
 BASE_PATH = "/api/v2.0"
 
 
-class SpecViolation(AssertionError):
+class SpecViolation(AssertionError):  # noqa: N818 - reads as an assertion in failures
     """A request or response does not conform to Harbor's spec."""
 
 
 @functools.cache
 def spec() -> dict[str, Any]:
-    """The parsed spec document."""
+    """Return the parsed spec document."""
     with SPEC_PATH.open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
@@ -164,3 +164,11 @@ def validate_request(method: str, url: str, body: Any = None) -> str:
     elif any(p.get("required") for p in body_params):
         raise SpecViolation(f"{where}: required body missing")
     return template
+
+
+def validate_error_body(body: Any, *, where: str) -> None:
+    """Check an error body against the spec's ``Errors`` definition.
+
+    For statuses Harbor returns but the spec does not list (404/412 on starting an execution).
+    """
+    _check(body, {"$ref": "#/definitions/Errors"}, strict=True, where=where)

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+import harbor_spec
 import httpx
 import pytest
 import respx
 import stamina
 from pydantic import SecretStr
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # harbor_spec lives in tests/
-
-import harbor_spec
 
 from syncd.harbor import HarborClient
 from syncd.settings import InstanceSettings

@@ -1,0 +1,58 @@
+"""HTTP calls from one simulator to a peer's ``/_sim/`` data plane, with endpoint credentials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+__all__ = ["Endpoint", "PeerError", "call", "export", "ping"]
+
+TIMEOUT = httpx.Timeout(10.0, connect=2.0)
+
+
+class PeerError(Exception):
+    """The peer could not be reached or refused the request."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A registry endpoint's URL and basic credentials."""
+
+    url: str
+    username: str
+    password: str
+
+
+def _request(endpoint: Endpoint, method: str, command: str, body: Any = None) -> Any:
+    url = endpoint.url.rstrip("/") + "/_sim/" + command
+    try:
+        resp = httpx.request(
+            method, url, json=body, auth=(endpoint.username, endpoint.password), timeout=TIMEOUT
+        )
+    except httpx.HTTPError as exc:
+        raise PeerError(f"{method} {url}: {exc}") from exc
+    if resp.is_error:
+        raise PeerError(f"{method} {url}: HTTP {resp.status_code}")
+    return resp.json() if resp.content else None
+
+
+def call(endpoint: Endpoint, command: str, body: dict[str, Any]) -> Any:
+    """POST a replication command (``replicate-in``/``delete-in``) to the peer."""
+    return _request(endpoint, "POST", command, body)
+
+
+def export(endpoint: Endpoint) -> list[dict[str, Any]]:
+    """Fetch the peer's repositories as units, for pull policies."""
+    result: list[dict[str, Any]] = _request(endpoint, "GET", "export")
+    return result
+
+
+def ping(endpoint: Endpoint) -> bool:
+    """Whether the peer answers its data plane with these credentials."""
+    try:
+        _request(endpoint, "GET", "export?limit=0")
+    except PeerError:
+        return False
+    return True

@@ -1,0 +1,155 @@
+"""The HTTP server of one instance: request ids, cookies/CSRF, faults, logs, dispatch.
+
+Cross-cutting Harbor behaviour lives here: every ``/api/v2.0`` response carries ``X-Request-Id``
+(the client's, echoed) and a ``sid`` cookie; a state-changing request that *sends* a ``sid``
+cookie fails the CSRF check with 403; 5xx bodies say only "internal server error".
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import traceback
+import uuid
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from syncd.sim import admin, api_catalog, api_replication
+from syncd.sim.auth import authenticate
+from syncd.sim.catalog import SimError
+from syncd.sim.web import Request, Response, Router
+
+if TYPE_CHECKING:
+    from syncd.sim.instance import SimInstance
+
+__all__ = ["SimServer"]
+
+API = "/api/v2.0"
+SAFE_METHODS = {"GET", "HEAD"}
+API_ROUTER = Router()
+API_ROUTER.include(api_catalog.router)
+API_ROUTER.include(api_replication.router)
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    """Harbor's error envelope (5xx messages reduced to "internal server error")."""
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        message = "internal server error"
+    return Response(status, {"errors": [{"code": code, "message": message}]})
+
+
+class SimServer(ThreadingHTTPServer):
+    """A threading HTTP server bound to one ``SimInstance``."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], inst: SimInstance) -> None:
+        self.inst = inst
+        super().__init__(address, SimHandler)
+
+
+class SimHandler(BaseHTTPRequestHandler):
+    """Turns raw HTTP into ``Request`` values and ``Response`` values back into HTTP."""
+
+    protocol_version = "HTTP/1.1"
+    server: SimServer
+
+    def log_message(self, *args: Any) -> None:
+        """Silence the stdlib's per-request stderr line."""
+
+    def do_GET(self) -> None:
+        """Dispatch GET."""
+        self._handle()
+
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_GET  # noqa: N815 - stdlib naming
+
+    def _handle(self) -> None:
+        inst = self.server.inst
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if inst.faults.down == "refuse":
+            self.close_connection = True  # drop the connection without an answer
+            return
+        if inst.faults.latency:
+            time.sleep(inst.faults.latency)
+        parts = urlsplit(self.path)
+        if parts.path.startswith("/_sim/"):
+            resp = self._admin(parts.path.removeprefix("/_sim/"), parts.query, body)
+            inst.log_admin(self.command, self.path, resp.status)
+        elif parts.path == API or parts.path.startswith(API + "/"):
+            resp = self._api(parts.path.removeprefix(API), parts.query, body)
+            inst.log_request(self.command, self.path, resp.status)
+        else:
+            resp = error_response(404, "NOT_FOUND", "not found")
+        self._write(resp)
+
+    def _request(self, path: str, query: str, body: bytes) -> Request:
+        return Request(
+            inst=self.server.inst,
+            method=self.command,
+            path=path,
+            segments=unquote(path).strip("/").split("/"),
+            query=dict(parse_qsl(query, keep_blank_values=True)),
+            headers=self.headers,
+            body=body,
+        )
+
+    def _api(self, rel: str, query: str, body: bytes) -> Response:
+        req = self._request(rel, query, body)
+        req.path = API + rel
+        request_id = self.headers.get("X-Request-Id") or uuid.uuid4().hex
+        resp = self._api_inner(req)
+        resp.headers["X-Request-Id"] = request_id
+        resp.headers["Set-Cookie"] = f"sid={secrets.token_hex(16)}; Path=/; HttpOnly"
+        return resp
+
+    def _api_inner(self, req: Request) -> Response:
+        inst = req.inst
+        if self.command not in SAFE_METHODS and "sid=" in (self.headers.get("Cookie") or ""):
+            return error_response(403, "FORBIDDEN", "CSRF token invalid")
+        injected = inst.faults.for_api()
+        if injected is not None:
+            resp = error_response(injected.status, injected.code, injected.message)
+            resp.headers.update(dict(injected.headers))
+            return resp
+        req.principal = authenticate(
+            self.headers.get("Authorization"), users=inst.users, robots=inst.robots
+        )
+        return self._dispatch(req, API_ROUTER)
+
+    def _admin(self, rel: str, query: str, body: bytes) -> Response:
+        req = self._request(rel, query, body)
+        req.principal = authenticate(
+            self.headers.get("Authorization"), users=req.inst.users, robots=req.inst.robots
+        )
+        return self._dispatch(req, admin.router)
+
+    @staticmethod
+    def _dispatch(req: Request, router: Router) -> Response:
+        try:
+            return router.dispatch(req)
+        except SimError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        except Exception:
+            req.inst.errors.append(traceback.format_exc())
+            return error_response(500, "UNKNOWN", "internal server error")
+
+    def _write(self, resp: Response) -> None:
+        if resp.text is not None:
+            payload, ctype = resp.text.encode(), "text/plain; charset=utf-8"
+        elif resp.body is not None:
+            payload, ctype = json.dumps(resp.body).encode(), "application/json"
+        else:
+            payload, ctype = b"", "application/json"
+        self.send_response(resp.status)
+        for key, value in resp.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)

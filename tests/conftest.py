@@ -1,0 +1,23 @@
+"""Shared test setup: ``tests/`` on ``sys.path`` (for ``harbor_spec``) and retry settings.
+
+pytest puts this file's directory on ``sys.path`` (rootdir-relative ``prepend`` import mode),
+which is what lets every test folder ``import harbor_spec``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+import stamina
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries() -> Iterator[None]:
+    """Retries keep their attempt counts but never wait in tests."""
+    stamina.set_testing(True, attempts=3)
+    yield
+    stamina.set_testing(False)

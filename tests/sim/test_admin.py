@@ -1,0 +1,82 @@
+"""Scenario controls over HTTP, bulk generation, and the ``python -m syncd.sim`` entry point."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import httpx
+from conftest import api, wait_for
+
+from syncd.sim import SimInstance
+
+
+def test_generate_large_catalog_counts() -> None:
+    """generate() builds 1k repositories / 10k tags visible through the API counts."""
+    with SimInstance("big") as sim, api(sim) as c:
+        made = sim.generate(projects=10, repos_per_project=100, tags_per_repo=10, seed=3)
+        assert made == 10_000
+        assert c.get("/projects").headers["X-Total-Count"] == "10"
+        repos = c.get("/repositories", params={"page_size": 100, "page": 10, "sort": "name"})
+        assert repos.headers["X-Total-Count"] == "1000"
+        assert len(repos.json()) == 100
+        name = repos.json()[0]["name"].split("/", 1)
+        arts = c.get(f"/projects/{name[0]}/repositories/{name[1]}/artifacts")
+        assert arts.headers["X-Total-Count"] == "10"
+        assert sim.request_log[-1] == ("GET", arts.request.url.raw_path.decode(), 200)
+
+
+def test_admin_controls_over_http() -> None:
+    """/_sim/ drives pushes and faults without auth, and stays reachable in 503 mode."""
+    with SimInstance("h") as sim, httpx.Client(base_url=sim.url) as c:
+        assert c.post("/_sim/create-project", json={"name": "p", "public": True}).status_code == 200
+        digest = c.post("/_sim/push", json={"repository": "p/r", "tag": "1"}).json()["result"]
+        assert sim.state.tag_map() == {("p/r", "1"): digest}
+        assert c.post("/_sim/down", json={"mode": "503"}).status_code == 200
+        assert c.get("/api/v2.0/ping").status_code == 503
+        assert c.get("/_sim/catalog").json() == [["p/r", "1", digest]]
+        missing = c.post("/_sim/push", json={"repository": "nope/r", "tag": "1"})
+        assert missing.status_code == 404
+        assert c.post("/_sim/down", json={"mode": "up"}).status_code == 200
+        assert c.get("/api/v2.0/ping").status_code == 200
+        assert [m for m, _, _ in sim.admin_log] == ["POST", "POST", "POST", "GET", "POST", "POST"]
+
+
+def test_sibling_brings_refusing_instance_back() -> None:
+    """A refusing instance is revived through a sibling's /_sim/instances/{name}/down."""
+    with SimInstance("x") as x, SimInstance("y") as y:
+        x.siblings = y.siblings = {"x": x, "y": y}
+        y.set_down("refuse")
+        resp = httpx.post(f"{x.url}/_sim/instances/y/down", json={"mode": "up"})
+        assert resp.status_code == 200
+        assert httpx.get(f"{y.url}/api/v2.0/ping").text == "Pong"
+
+
+def test_module_entry_point_runs_dual_master() -> None:
+    """Python -m syncd.sim prints one line per instance and replicates a->b until SIGTERM."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "syncd.sim",
+            "--instance",
+            "a",
+            "--instance",
+            "b",
+            "--dual-master",
+            "a,b",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        urls = dict(proc.stdout.readline().split() for _ in range(2))
+        assert set(urls) == {"a", "b"}
+        httpx.post(f"{urls['a']}/_sim/create-project", json={"name": "lib"})
+        httpx.post(f"{urls['a']}/_sim/push", json={"repository": "lib/r", "tag": "1"})
+        wait_for(lambda: httpx.get(f"{urls['b']}/_sim/catalog").json())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0

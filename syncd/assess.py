@@ -1,0 +1,94 @@
+"""Assessment of every edge: what the destination should hold, the three-way drift, the new base.
+
+Pure glue between ``topology`` (what a policy replicates, and under which names) and ``diff``
+(how each tag drifted), with the per-edge bookkeeping a pass needs: whether both ends could be
+observed, a policy whose namespace mapping Harbor would reject, and the base to persist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from syncd.diff import DriftKey, converged_base, diff_edge
+from syncd.filters import MappingError
+from syncd.topology import destination_scope, expected_on_destination, map_repositories
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from syncd.model import Catalog, Drift, Edge, Policy, TagKey, Topology
+
+__all__ = ["EdgeAssessment", "assess_edge", "assess_edges", "edge_key", "store_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeAssessment:
+    """One edge's verdict in one pass."""
+
+    edge: Edge
+    drift: tuple[Drift, ...] = ()
+    new_base: dict[TagKey, str] | None = None
+    """Every tag both ends agree on (plus still-disputed tags' old base); None: keep the old."""
+    observable: bool = True
+    problem: str = ""
+
+
+def edge_key(edge: Edge) -> str:
+    """Storage key of an edge: two policies between the same two instances keep two bases."""
+    return f"{edge.name}#{edge.policy_owner}/{edge.policy_id}"
+
+
+def store_key(key: DriftKey) -> tuple[str, str, str, str]:
+    """Return the state store's first-seen key for a drift key."""
+    name, owner, policy_id, repository, tag, drift_class = key
+    return (f"{name}#{owner}/{policy_id}", repository, tag, drift_class)
+
+
+def assess_edge(
+    edge: Edge,
+    *,
+    policy: Policy,
+    source: Catalog | None,
+    destination: Catalog | None,
+    base: Mapping[TagKey, str] | None,
+) -> EdgeAssessment:
+    """Diff one edge; an end that could not be observed makes the edge unobservable."""
+    missing = [n for n, c in ((edge.source, source), (edge.destination, destination)) if c is None]
+    if source is None or destination is None:
+        return EdgeAssessment(edge, observable=False, problem=f"{', '.join(missing)} not observed")
+    try:
+        mapped = map_repositories(source, policy)
+        expected = expected_on_destination(source, policy)
+    except MappingError as exc:
+        return EdgeAssessment(edge, observable=False, problem=f"invalid namespace mapping: {exc}")
+    in_scope = destination_scope(policy, mapped_repositories=mapped.keys(), base_keys=base or ())
+    dest_map = {k: v for k, v in destination.tag_map().items() if in_scope(k)}
+    drift = diff_edge(
+        edge=edge,
+        expected=expected,
+        destination=dest_map,
+        base=base,
+        in_scope=in_scope,
+        source_repo_of=mapped,
+    )
+    return EdgeAssessment(edge, drift, converged_base(expected, dest_map, previous=base))
+
+
+def assess_edges(
+    *,
+    catalogs: Mapping[str, Catalog | None],
+    topology: Topology,
+    bases: Mapping[str, Mapping[TagKey, str] | None],
+) -> tuple[EdgeAssessment, ...]:
+    """Assess every edge of the topology; ``bases`` is keyed by ``edge_key``."""
+    return tuple(
+        assess_edge(
+            edge,
+            policy=topology.policies[(edge.policy_owner, edge.policy_id)],
+            source=catalogs.get(edge.source),
+            destination=catalogs.get(edge.destination),
+            base=bases.get(edge_key(edge)),
+        )
+        for edge in topology.edges
+    )

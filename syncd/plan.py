@@ -1,0 +1,347 @@
+"""The planner: from classified drift to a capped, ordered list of actions plus reasoned skips.
+
+Owns: which drift syncd acts on and how (trigger/toggle a covering policy, delete, resolve a
+conflict, re-enable a policy), every reason it leaves drift alone (``SkipReason``), and the
+non-converging backoff bookkeeping. Pure: stdlib and ``syncd`` core only; no I/O, no logging.
+
+Decisions worth knowing:
+* One trigger per covering policy, for MISSING, STALE moved on the source and NON_CONVERGING
+  drift, only when both edge ends are not DOWN (DEGRADED is enough; unknown health is DOWN),
+  the policy has no running execution and is not in non-converging backoff.
+* Changes made on an edge's *destination* (STALE moved there, deletions there) are left to a
+  reverse edge, where they show up as source-side changes; they are reported, never undone.
+* Deletions propagate only in the edge's direction, delete the tag (``Action.tag``) of the
+  artifact ``Action.digest`` on the destination, are deduplicated across edges and capped.
+* Trigger, toggle, enable and conflict actions share ``max_actions_per_pass``, oldest drift
+  first, then most drift; observe mode plans the same, then turns every action into an
+  ``OBSERVE_ONLY`` skip whose detail says what would have been done.
+
+The non-converging bookkeeping (``PolicyHistory``, ``next_history``) lives in ``syncd.history``
+and is re-exported here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from syncd.history import PolicyHistory, next_history
+from syncd.model import (
+    Action,
+    ActionKind,
+    Drift,
+    DriftClass,
+    Edge,
+    HealthState,
+    Plan,
+    PolicyProblem,
+    Skip,
+    SkipReason,
+    Topology,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable, Mapping, Sequence
+    from datetime import datetime
+
+__all__ = ["PlanSettings", "PolicyHistory", "make_plan", "next_history"]
+
+PolicyKey = tuple[str, int]
+_ALIVE = frozenset({HealthState.UP, HealthState.DEGRADED})
+_TRIGGERABLE = frozenset({DriftClass.MISSING, DriftClass.STALE, DriftClass.NON_CONVERGING})
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """Knobs of the planner (a slice of the daemon's settings)."""
+
+    mode: str
+    """``observe`` | ``trigger`` | ``toggle``."""
+    max_actions_per_pass: int = 10
+    propagate_deletions: bool = False
+    conflict_preference: str = "report"
+    """``report`` | ``newest`` (later push time wins) | an instance name (that side wins)."""
+    max_deletions_per_pass: int = 20
+    reenable_disabled_policies: bool = False
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    topology: Topology
+    running: Collection[PolicyKey]
+    health: Mapping[str, HealthState]
+    history: Mapping[PolicyKey, PolicyHistory]
+    settings: PlanSettings
+    now: datetime
+    push_times: Mapping[tuple[str, str, str], datetime]
+
+    def down(self, *instances: str) -> list[str]:
+        return [name for name in instances if self.health.get(name) not in _ALIVE]
+
+
+_Ranked = tuple[tuple[object, ...], Action]
+
+
+def make_plan(
+    *,
+    drift: Sequence[Drift],
+    topology: Topology,
+    running: Collection[PolicyKey],
+    health: Mapping[str, HealthState],
+    history: Mapping[PolicyKey, PolicyHistory],
+    settings: PlanSettings,
+    now: datetime,
+    push_times: Mapping[tuple[str, str, str], datetime] | None = None,
+) -> Plan:
+    """Decide this pass's actions and skips; the same inputs always give the same plan."""
+    ctx = _Inputs(topology, running, health, history, settings, now, push_times or {})
+    skips: list[Skip] = []
+    ranked: list[_Ranked] = []
+    by_class = _bucket(drift)
+    ranked += _triggers(by_class[DriftClass.STALE] + by_class[DriftClass.MISSING], ctx, skips)
+    ranked += _enables(ctx, skips)
+    ranked += _conflicts(by_class[DriftClass.CONFLICT], ctx, skips)
+    actions = _cap(ranked, settings.max_actions_per_pass, SkipReason.CAP_REACHED, skips)
+    deletes = _deletions(by_class[DriftClass.DELETED_UNPROPAGATED], ctx, skips)
+    actions += _cap(deletes, settings.max_deletions_per_pass, SkipReason.CAP_REACHED, skips)
+    skips += _report(by_class[DriftClass.EXTRA], SkipReason.EXTRA_REPORTED, "only on destination")
+    if settings.mode == "observe":
+        skips += [_would(action) for action in actions]
+        actions = []
+    return Plan(actions=tuple(actions), skips=tuple(sorted(skips, key=_skip_order)))
+
+
+def _bucket(drift: Iterable[Drift]) -> dict[DriftClass, list[Drift]]:
+    by_class: dict[DriftClass, list[Drift]] = {cls: [] for cls in DriftClass}
+    for item in drift:
+        # NON_CONVERGING is still repaired by a trigger; backoff decides when.
+        cls = DriftClass.MISSING if item.drift_class is DriftClass.NON_CONVERGING else None
+        by_class[cls or item.drift_class].append(item)
+    for items in by_class.values():
+        items.sort(key=_drift_order)
+    return by_class
+
+
+def _drift_order(item: Drift) -> tuple[object, ...]:
+    """Order drift entries totally, so that input order never shows in the plan."""
+    edge = item.edge
+    digests = (item.source_digest or "", item.destination_digest or "", item.base_digest or "")
+    seen = item.first_seen.isoformat() if item.first_seen else ""
+    where = (edge.name, edge.policy_owner, edge.policy_id, item.repository, item.tag)
+    return (*where, item.drift_class.value, *digests, item.moved_on, seen)
+
+
+def _skip_order(skip: Skip) -> tuple[str, str, int, str, int]:
+    edge = skip.edge.name if skip.edge else ""
+    return (skip.reason.value, edge, skip.policy_id or 0, skip.detail, skip.drift_count)
+
+
+# --------------------------------------------------------------------------- triggers
+
+
+def _triggers(items: list[Drift], ctx: _Inputs, skips: list[Skip]) -> list[_Ranked]:
+    per_policy: dict[PolicyKey, list[Drift]] = {}
+    for item in items:
+        if item.drift_class is DriftClass.STALE and item.moved_on != item.edge.source:
+            skips += _report([item], SkipReason.EXTRA_REPORTED, "tag moved on destination")
+            continue
+        per_policy.setdefault((item.edge.policy_owner, item.edge.policy_id), []).append(item)
+    ranked: list[_Ranked] = []
+    for key in sorted(per_policy):
+        fixable = _drop_unfixable(per_policy[key], ctx, skips)
+        if fixable and (blocker := _trigger_blocker(key, fixable, ctx)) is not None:
+            skips.append(_skip(blocker[0], fixable, blocker[1]))
+        elif fixable:
+            ranked.append((_rank(0, fixable, ctx), _trigger_action(key, fixable, ctx)))
+    return ranked
+
+
+def _drop_unfixable(items: list[Drift], ctx: _Inputs, skips: list[Skip]) -> list[Drift]:
+    """STALE under ``override: false`` is skipped by Harbor: replication cannot fix it."""
+    policy = ctx.topology.policies.get((items[0].edge.policy_owner, items[0].edge.policy_id))
+    if policy is None or policy.override:
+        return items
+    stale = [item for item in items if item.drift_class is DriftClass.STALE]
+    if stale:
+        detail = "tag moved on source but the policy has override=false; Harbor skips it"
+        skips += _report(stale, SkipReason.OVERRIDE_DISABLED, detail)
+    return [item for item in items if item.drift_class is not DriftClass.STALE]
+
+
+def _trigger_blocker(
+    key: PolicyKey, items: list[Drift], ctx: _Inputs
+) -> tuple[SkipReason, str] | None:
+    edges = {item.edge for item in items}
+    down = ctx.down(*sorted({name for edge in edges for name in (edge.source, edge.destination)}))
+    if down:
+        return SkipReason.ENDPOINT_DOWN, f"not up: {', '.join(down)}"
+    if key in ctx.running:
+        return SkipReason.EXECUTION_RUNNING, "an execution of the policy is in progress"
+    past = ctx.history.get(key)
+    if past is not None and past.backoff_until is not None and past.backoff_until > ctx.now:
+        return SkipReason.NON_CONVERGING_BACKOFF, f"backing off until {past.backoff_until}"
+    return None
+
+
+def _trigger_action(key: PolicyKey, items: list[Drift], ctx: _Inputs) -> Action:
+    kind = ActionKind.TOGGLE if ctx.settings.mode == "toggle" else ActionKind.TRIGGER
+    edges = tuple(sorted({item.edge for item in items}, key=lambda edge: edge.name))
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.drift_class.value] = counts.get(item.drift_class.value, 0) + 1
+    summary = ", ".join(f"{count} {cls}" for cls, count in sorted(counts.items()))
+    reason = f"{summary} on {', '.join(edge.name for edge in edges)}; policy {key[1]} covers it"
+    return Action(kind, key[0], key[1], edges, reason, drift_count=len(items))
+
+
+def _rank(priority: int, items: list[Drift], ctx: _Inputs) -> tuple[object, ...]:
+    oldest = min((item.first_seen or ctx.now for item in items), default=ctx.now)
+    first = items[0]
+    return (priority, oldest, -len(items), first.edge.name, first.repository, first.tag)
+
+
+# --------------------------------------------------------------------------- policies
+
+
+def _enables(ctx: _Inputs, skips: list[Skip]) -> list[_Ranked]:
+    problems: dict[PolicyKey, set[PolicyProblem]] = {}
+    for owner, policy_id, problem, _detail in ctx.topology.problems:
+        problems.setdefault((owner, policy_id), set()).add(problem)
+    ranked: list[_Ranked] = []
+    for owner, policy_id, problem, detail in ctx.topology.problems:
+        if problem is not PolicyProblem.DISABLED:
+            continue
+        usable = problems[owner, policy_id] == {PolicyProblem.DISABLED}
+        if ctx.settings.reenable_disabled_policies and usable and not ctx.down(owner):
+            action = Action(ActionKind.ENABLE_POLICY, owner, policy_id, (), f"re-enable: {detail}")
+            ranked.append(((1, ctx.now, 0, owner, str(policy_id), ""), action))
+        else:
+            skips.append(Skip(SkipReason.POLICY_DISABLED, None, policy_id, f"{owner}: {detail}"))
+    return ranked
+
+
+# --------------------------------------------------------------------------- conflicts
+
+
+def _conflicts(items: list[Drift], ctx: _Inputs, skips: list[Skip]) -> list[_Ranked]:
+    preference = ctx.settings.conflict_preference
+    ranked: dict[tuple[str, str, str], _Ranked] = {}
+    for item in items:
+        winner = None if preference == "report" else _winner(item, preference, ctx)
+        if winner is None:
+            skips += _report([item], SkipReason.CONFLICT_REPORTED, f"preference {preference!r}")
+            continue
+        action = _resolve_action(item, winner_is_source=winner)
+        if ctx.down(action.instance):
+            skips.append(_skip(SkipReason.ENDPOINT_DOWN, [item], f"{action.instance} not up"))
+            continue
+        # Dual-master edges report one conflict twice; one resolution is enough.
+        ident = (action.instance, action.repository or "", action.tag or "")
+        ranked.setdefault(ident, (_rank(2, [item], ctx), action))
+    return list(ranked.values())
+
+
+def _winner(item: Drift, preference: str, ctx: _Inputs) -> bool | None:
+    """Whether the source side wins (``None``: undecidable, report instead)."""
+    if item.source_digest is None or item.destination_digest is None:
+        return None  # a deletion against a move: no digest to copy over the other side
+    if preference != "newest":
+        sides = {item.edge.source: True, item.edge.destination: False}
+        return sides.get(preference)
+    source_time = ctx.push_times.get((item.edge.source, item.source_repository, item.source_digest))
+    dest_time = ctx.push_times.get(
+        (item.edge.destination, item.repository, item.destination_digest)
+    )
+    if source_time is None or dest_time is None or source_time == dest_time:
+        return None
+    return source_time > dest_time
+
+
+def _resolve_action(item: Drift, *, winner_is_source: bool) -> Action:
+    edge = item.edge
+    if winner_is_source:
+        loser, repo, digest = edge.destination, item.repository, item.source_digest
+        origin = f"{edge.source}:{item.source_repository}"
+    else:
+        loser, repo, digest = edge.source, item.source_repository, item.destination_digest
+        origin = f"{edge.destination}:{item.repository}"
+    reason = f"conflict on {edge.name} {item.repository}:{item.tag}; winner {origin}@{digest}"
+    return Action(
+        ActionKind.RESOLVE_CONFLICT, loser, None, (edge,), reason, 1, repo, digest, item.tag
+    )
+
+
+# --------------------------------------------------------------------------- deletions
+
+
+def _deletions(items: list[Drift], ctx: _Inputs, skips: list[Skip]) -> list[_Ranked]:
+    if not ctx.settings.propagate_deletions:
+        skips += _report(items, SkipReason.DELETION_NOT_ENABLED, "propagate_deletions is off")
+        return []
+    ranked: dict[tuple[str, str, str], _Ranked] = {}
+    for item in items:
+        if item.moved_on != item.edge.source:
+            detail = "deleted on destination; deletions only follow an edge's direction"
+            skips += _report([item], SkipReason.DELETION_NOT_ENABLED, detail)
+        elif ctx.down(item.edge.destination):
+            skips.append(_skip(SkipReason.ENDPOINT_DOWN, [item], "destination not up"))
+        else:
+            action = _delete_action(item)
+            ident = (action.instance, item.repository, item.tag)
+            ranked.setdefault(ident, (_rank(3, [item], ctx), action))
+    return list(ranked.values())
+
+
+def _delete_action(item: Drift) -> Action:
+    edge = item.edge
+    reason = (
+        f"{item.repository}:{item.tag} deleted on {edge.source} since the last converged "
+        f"pass; delete the tag on {edge.destination}"
+    )
+    return Action(
+        ActionKind.DELETE,
+        edge.destination,
+        None,
+        (edge,),
+        reason,
+        1,
+        item.repository,
+        item.destination_digest,
+        item.tag,
+    )
+
+
+# --------------------------------------------------------------------------- shared
+
+
+def _cap(ranked: list[_Ranked], limit: int, reason: SkipReason, skips: list[Skip]) -> list[Action]:
+    ordered = [action for _, action in sorted(ranked, key=lambda pair: pair[0])]
+    for action in ordered[max(limit, 0) :]:
+        edge = action.edges[0] if action.edges else None
+        detail = f"cap {limit} reached; deferred: {action.reason}"
+        skips.append(Skip(reason, edge, action.policy_id, detail, action.drift_count))
+    return ordered[: max(limit, 0)]
+
+
+def _would(action: Action) -> Skip:
+    edge = action.edges[0] if action.edges else None
+    detail = f"would {action.kind.value} on {action.instance}: {action.reason}"
+    return Skip(SkipReason.OBSERVE_ONLY, edge, action.policy_id, detail, action.drift_count)
+
+
+def _skip(reason: SkipReason, items: list[Drift], detail: str) -> Skip:
+    edge = items[0].edge
+    return Skip(reason, edge, edge.policy_id, detail, len(items))
+
+
+def _report(items: Iterable[Drift], reason: SkipReason, detail: str) -> list[Skip]:
+    """One skip per edge (not per tag), with a few example tags in the detail."""
+    per_edge: dict[Edge, list[Drift]] = {}
+    for item in items:
+        per_edge.setdefault(item.edge, []).append(item)
+    skips = []
+    for group in per_edge.values():
+        examples = ", ".join(f"{item.repository}:{item.tag}" for item in group[:3])
+        more = f" (+{len(group) - 3} more)" if len(group) > 3 else ""  # noqa: PLR2004
+        skips.append(_skip(reason, group, f"{detail}: {examples}{more}"))
+    return skips

@@ -1,0 +1,245 @@
+"""The executor: carries out a ``Plan`` once, watches executions, and reports ``Outcome`` values.
+
+Safety rules owned here: re-check for a running execution of the policy right before each POST
+(the plan may be seconds old); never retry a POST (a failed start is re-planned by the next
+pass from observed state); watch an execution to a terminal state or a timeout, and stop + retry
+a hung one only when the setting allows. Deletions and conflict resolutions exist only behind
+explicit settings (the planner never emits them otherwise) and honour dry-run like everything.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+
+from syncd.errors import HarborError, SyncdError
+from syncd.model import Action, ActionKind, Execution, ExecutionStatus, Outcome, Plan
+from syncd.toggle import policy_body, toggle_policy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from datetime import datetime
+
+    from syncd.harbor import HarborClient
+    from syncd.store import StateStore
+
+__all__ = ["ActSettings", "Executor"]
+
+log = structlog.get_logger("syncd.act")
+
+
+@dataclass(frozen=True, slots=True)
+class ActSettings:
+    """How the executor behaves; built by the CLI from ``reconcile`` settings."""
+
+    dry_run: bool = False
+    execution_timeout: float = 1800.0
+    poll_interval: float = 5.0
+    stop_hung: bool = False
+
+
+class Executor:
+    """Applies plans against the configured instances."""
+
+    def __init__(
+        self,
+        *,
+        clients: Mapping[str, HarborClient],
+        store: StateStore,
+        settings: ActSettings,
+        now: Callable[[], datetime],
+        monotonic: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clients = clients
+        self._store = store
+        self._settings = settings
+        self._now = now
+        self._monotonic = monotonic
+        self._wait = wait
+
+    def apply(self, plan: Plan, *, pass_id: str) -> tuple[Outcome, ...]:
+        """Run every action (distinct policies in parallel) and audit each outcome."""
+        if not plan.actions:
+            return ()
+        with ThreadPoolExecutor(max_workers=len(plan.actions), thread_name_prefix="act") as pool:
+            outcomes = tuple(pool.map(self._run_isolated, plan.actions))
+        for outcome in outcomes:
+            self._audit(outcome, pass_id=pass_id)
+        return outcomes
+
+    def _run_isolated(self, action: Action) -> Outcome:
+        # One failing action must not sink the others; it is recorded as a failed outcome.
+        try:
+            if self._settings.dry_run:
+                return Outcome(action=action, result="dry_run", detail="dry run: nothing sent")
+            return self._run(action)
+        except SyncdError as exc:
+            return Outcome(action=action, result="failed", detail=str(exc))
+
+    def _run(self, action: Action) -> Outcome:
+        client = self._clients[action.instance]
+        if action.kind is ActionKind.TOGGLE:
+            assert action.policy_id is not None
+            toggle_policy(client, self._store, policy_id=action.policy_id, now=self._now)
+            return self._trigger(client, action)
+        if action.kind is ActionKind.TRIGGER:
+            return self._trigger(client, action)
+        if action.kind is ActionKind.ENABLE_POLICY:
+            return self._enable(client, action)
+        if action.kind is ActionKind.DELETE:
+            return self._delete_tag(client, action)
+        if action.kind is ActionKind.RESOLVE_CONFLICT:
+            outcome = self._delete_tag(client, action)
+            return outcome if outcome.result != "succeeded" else self._trigger(client, action)
+        # mypy proves the kinds above exhaustive; a new ActionKind must be handled here.
+        raise AssertionError(action.kind)
+
+    def _trigger(self, client: HarborClient, action: Action) -> Outcome:
+        assert action.policy_id is not None
+        running = client.list_executions(
+            policy_id=action.policy_id, status=ExecutionStatus.IN_PROGRESS.value
+        )
+        if running:
+            return Outcome(
+                action=action,
+                result="skipped",
+                detail=f"execution {running[0].id} of policy {action.policy_id} is running",
+                execution_id=running[0].id,
+            )
+        outcome = self._start_and_watch(client, action)
+        hung = outcome.result == "timeout" and self._settings.stop_hung
+        if hung and outcome.execution_id and self._stop(client, outcome.execution_id):
+            log.warning(
+                "act.hung_execution_retried",
+                instance=client.name,
+                policy_id=action.policy_id,
+                execution_id=outcome.execution_id,
+            )
+            return self._start_and_watch(client, action)
+        return outcome
+
+    def _start_and_watch(self, client: HarborClient, action: Action) -> Outcome:
+        assert action.policy_id is not None
+        try:
+            execution_id = client.start_execution(action.policy_id)
+        except HarborError as exc:  # never retried here: the next pass re-plans
+            return Outcome(action=action, result="failed", detail=f"start refused: {exc}")
+        started = self._now()
+        self._store.remember_execution(
+            client.name, action.policy_id, execution_id, started_at=started
+        )
+        log.info(
+            "act.execution_started",
+            instance=client.name,
+            policy_id=action.policy_id,
+            execution_id=execution_id,
+            edges=[e.name for e in action.edges],
+        )
+        final = self._watch(client, execution_id)
+        status = final.status.value if final is not None else "unknown"
+        self._store.finish_execution(client.name, execution_id, status=status, at=self._now())
+        if final is None or not final.status.terminal:
+            return Outcome(
+                action=action,
+                result="timeout",
+                detail=f"execution {execution_id} still {status} after "
+                f"{self._settings.execution_timeout:g}s (hung)",
+                execution_id=execution_id,
+            )
+        result = {"Succeed": "succeeded", "Stopped": "stopped"}.get(final.status.value, "failed")
+        return Outcome(
+            action=action,
+            result=result,
+            detail=final.status_text or f"{final.succeed}/{final.total} tasks succeeded",
+            execution_id=execution_id,
+        )
+
+    def _watch(self, client: HarborClient, execution_id: int) -> Execution | None:
+        deadline = self._monotonic() + self._settings.execution_timeout
+        last: Execution | None = None
+        while True:
+            try:
+                last = client.get_execution(execution_id)
+            except HarborError as exc:
+                log.warning(
+                    "act.watch_failed",
+                    instance=client.name,
+                    execution_id=execution_id,
+                    error=str(exc),
+                )
+            if last is not None and last.status.terminal:
+                return last
+            if self._monotonic() >= deadline:
+                return last
+            self._wait(self._settings.poll_interval)
+
+    def _stop(self, client: HarborClient, execution_id: int) -> bool:
+        try:
+            client.stop_execution(execution_id)
+        except HarborError as exc:
+            log.exception(
+                "act.stop_failed", instance=client.name, execution_id=execution_id, error=str(exc)
+            )
+            return False
+        # Stop is asynchronous in Harbor and may never finish for a job stuck in jobservice.
+        deadline = self._monotonic() + max(self._settings.poll_interval * 10, 1.0)
+        while self._monotonic() < deadline:
+            if client.get_execution(execution_id).status.terminal:
+                return True
+            self._wait(self._settings.poll_interval)
+        return False
+
+    def _enable(self, client: HarborClient, action: Action) -> Outcome:
+        assert action.policy_id is not None
+        policy = client.get_policy(action.policy_id, owner=client.name)
+        client.put_policy(action.policy_id, policy_body(policy.raw, enabled=True))
+        return Outcome(action=action, result="succeeded", detail="policy re-enabled")
+
+    def _delete_tag(self, client: HarborClient, action: Action) -> Outcome:
+        if not (action.repository and action.tag and action.digest):
+            return Outcome(action=action, result="failed", detail="incomplete delete action")
+        # By digest reference: if the tag moved since the plan, Harbor answers 404 and nothing
+        # that syncd did not see is deleted.
+        client.delete_tag(action.repository, reference=action.digest, tag=action.tag)
+        return Outcome(action=action, result="succeeded", detail=f"tag {action.tag} deleted")
+
+    def _audit(self, outcome: Outcome, *, pass_id: str) -> None:
+        action = outcome.action
+        edge = ",".join(e.name for e in action.edges) or None
+        self._store.audit(
+            pass_id=pass_id,
+            at=self._now(),
+            kind=action.kind.value,
+            instance=action.instance,
+            policy_id=action.policy_id,
+            edge=edge,
+            reason=action.reason,
+            result=outcome.result,
+            detail=outcome.detail,
+            execution_id=outcome.execution_id,
+        )
+        log.info(
+            "act.action_finished",
+            pass_id=pass_id,
+            kind=action.kind.value,
+            instance=action.instance,
+            policy_id=action.policy_id,
+            edge=edge,
+            reason=action.reason,
+            result=outcome.result,
+            detail=outcome.detail,
+            execution_id=outcome.execution_id,
+        )
+
+
+def summarize(outcomes: Sequence[Outcome]) -> dict[str, int]:
+    """Count outcomes by result (for the pass summary event)."""
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.result] = counts.get(outcome.result, 0) + 1
+    return counts

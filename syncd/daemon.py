@@ -1,0 +1,256 @@
+"""``syncd run``: the long-running daemon.
+
+Owns scheduling (APScheduler 3: an interval reconcile with jitter, a faster health poll, and
+on-demand passes for webhooks and recoveries), the HTTP listener's wiring, and the process
+signals: SIGTERM stops taking work, lets an in-flight pass reach its end (a toggle never leaves
+a policy disabled), and exits 0; SIGHUP reloads the configuration, keeping the old one when the
+new one is invalid. A failing pass is logged once and counted; the daemon keeps running.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from syncd import health as health_mod
+from syncd.errors import ConfigError
+from syncd.metrics import Metrics
+from syncd.model import PassResult
+from syncd.observe import probe_health
+from syncd.reconcile import run_pass
+from syncd.runtime import Runtime, build_runtime, utcnow
+from syncd.webserver import start_server
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from pathlib import Path
+    from types import FrameType
+
+    from syncd.settings import Settings
+    from syncd.webhook import WebhookEvent
+
+__all__ = ["Daemon", "run_daemon"]
+
+log = structlog.get_logger("syncd.daemon")
+RECONCILE, HEALTH, SOON = "reconcile", "health", "reconcile-soon"
+SOON_DELAY = timedelta(seconds=1)
+"""Webhooks and recoveries within this window share one pass (debounce)."""
+
+
+class Daemon:
+    """Scheduler + runtime + HTTP listener for one process."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        metrics: Metrics,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._now = now
+        self._metrics = metrics
+        self._runtime: Runtime = build_runtime(settings, on_request=metrics.record_request, now=now)
+        self._pass_lock = threading.Lock()
+        self._focus: set[str] = set()
+        self._focus_lock = threading.Lock()
+        self._started = now()
+        self._last_finished: datetime | None = None
+        self.stopping = threading.Event()
+        self.passes: list[PassResult] = []
+        """Results of recent passes (bounded), for tests and /readyz."""
+        self._scheduler = BackgroundScheduler(timezone="UTC")
+
+    @property
+    def settings(self) -> Settings:
+        """The configuration in force."""
+        return self._runtime.settings
+
+    # ------------------------------------------------------------------ jobs
+
+    def reconcile_job(self) -> None:
+        """One pass; failures are logged once, counted, and never escape."""
+        if self.stopping.is_set():
+            return
+        with self._focus_lock:
+            focus, self._focus = set(self._focus), set()
+        with self._pass_lock:
+            try:
+                result = run_pass(self._runtime.deps, focus=focus)
+            except Exception as exc:
+                log.exception("reconcile.pass_failed", error=str(exc))
+                now = self._now()
+                failed = PassResult(
+                    pass_id="failed",  # noqa: S106 - not a secret, a placeholder id
+                    started_at=now,
+                    finished_at=now,
+                    outcome="error",
+                    error=str(exc),
+                )
+                self._metrics.record_pass(failed, now=now)
+                return
+        self._last_finished = result.finished_at
+        self.passes = [*self.passes[-19:], result]
+        self._metrics.record_pass(result, now=self._now())
+        log.info(
+            "reconcile.pass_finished",
+            pass_id=result.pass_id,
+            outcome=result.outcome,
+            drift=len(result.drift),
+            actions=len(result.outcomes),
+            focus=sorted(focus),
+            seconds=round(result.duration_seconds, 3),
+        )
+
+    def health_job(self) -> None:
+        """Probe every instance; a down -> up transition starts a reconcile soon."""
+        now = self._now()
+        recovered: list[str] = []
+        for name, client in self._runtime.clients.items():
+            state = probe_health(client, now=now)
+            previous = self._runtime.store.record_health(name, state.state, now)
+            self._metrics.record_health(state)
+            if previous is not None:
+                log.info(
+                    "health.transition",
+                    instance=name,
+                    previous=previous.value,
+                    state=state.state.value,
+                )
+                if health_mod.recovered([(name, previous, state.state)]):
+                    recovered.append(name)
+        if recovered:
+            log.info("daemon.recovery_reconcile", instance=",".join(recovered))
+            self.reconcile_soon(())
+
+    def reconcile_soon(self, repositories: Iterable[str]) -> None:
+        """Schedule a (coalesced) pass within seconds, re-listing ``repositories``."""
+        with self._focus_lock:
+            self._focus.update(repositories)
+        if self.stopping.is_set():
+            return
+        self._scheduler.add_job(
+            self.reconcile_job,
+            id=SOON,
+            trigger="date",
+            run_date=self._now() + SOON_DELAY,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+
+    def on_webhook(self, event: WebhookEvent) -> None:
+        """Handle a Harbor webhook: re-check that repository soon, not at the next interval."""
+        log.info("webhook.received", type=event.type, repository=event.repository)
+        if event.actionable:
+            self.reconcile_soon([event.repository] if event.repository else [])
+
+    def readiness(self) -> tuple[bool, str]:
+        """Ready when the store is writable and a pass finished within N x interval."""
+        if not self._runtime.store.writable():
+            return False, "state store is not writable"
+        rec = self.settings.reconcile
+        window = timedelta(seconds=rec.interval_seconds * self.settings.http.readiness_factor)
+        reference = self._last_finished or self._started
+        if self._now() - reference > window:
+            return False, f"no pass finished in the last {window.total_seconds():g}s"
+        return True, "ready"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _schedule(self) -> None:
+        rec = self.settings.reconcile
+        self._scheduler.add_job(
+            self.reconcile_job,
+            IntervalTrigger(seconds=rec.interval_seconds, jitter=rec.jitter_seconds or None),
+            id=RECONCILE,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=int(rec.misfire_grace_seconds),
+            next_run_time=self._now(),
+        )
+        self._scheduler.add_job(
+            self.health_job,
+            IntervalTrigger(seconds=self.settings.health.interval_seconds),
+            id=HEALTH,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=int(self.settings.health.interval_seconds),
+        )
+
+    def start(self) -> None:
+        """Start the jobs (the first pass runs at once)."""
+        self._schedule()
+        self._scheduler.start()
+
+    def reload(self, settings: Settings) -> None:
+        """Swap in a new configuration between passes and reschedule."""
+        with self._pass_lock:
+            old = self._runtime
+            self._runtime = build_runtime(
+                settings, on_request=self._metrics.record_request, now=self._now
+            )
+            old.close()
+        self._schedule()
+        log.info("config.reloaded", instances=sorted(settings.instances))
+
+    def stop(self) -> None:
+        """Stop taking work, wait for an in-flight pass, close everything."""
+        self.stopping.set()
+        self._scheduler.shutdown(wait=True)
+        with self._pass_lock:
+            self._runtime.close()
+        log.info("daemon.stopped")
+
+
+def run_daemon(
+    settings: Settings,
+    *,
+    config_path: Path | None,
+    reload: Callable[[Path | None], Settings],
+) -> int:
+    """Run until SIGTERM/SIGINT; SIGHUP reloads ``config_path``."""
+    metrics = Metrics()
+    daemon = Daemon(settings=settings, metrics=metrics)
+    http = settings.http
+    secret = http.webhook_secret.get_secret_value() if http.webhook_secret else None
+    server = start_server(
+        bind=http.bind,
+        port=http.port,
+        metrics_registry=metrics.registry,
+        readiness=daemon.readiness,
+        on_webhook=daemon.on_webhook,
+        webhook_secret=secret,
+    )
+    hup = threading.Event()
+
+    def on_term(signum: int, _frame: FrameType | None) -> None:
+        log.info("daemon.signal", signal=signal.Signals(signum).name)
+        daemon.stopping.set()
+
+    def on_hup(_signum: int, _frame: FrameType | None) -> None:
+        hup.set()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    signal.signal(signal.SIGHUP, on_hup)
+    log.info("daemon.started", port=server.port, instances=sorted(settings.instances))
+    daemon.start()
+    while not daemon.stopping.wait(0.2):
+        if hup.is_set():
+            hup.clear()
+            try:
+                daemon.reload(reload(config_path))
+            except ConfigError as exc:
+                log.exception("config.reload_rejected", error=str(exc))
+    daemon.stop()
+    server.stop()
+    return 0

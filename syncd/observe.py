@@ -1,0 +1,265 @@
+"""Observation: everything one pass reads from every instance, as immutable values.
+
+Owns catalog snapshots (full and incremental), the cheapest listing strategy per project, and
+the per-instance read of policies, registries and running executions. All I/O goes through an
+injected ``HarborClient``; decisions about drift live in the pure core, not here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from syncd import health as health_mod
+from syncd.errors import HarborAuthError, HarborError, HarborNotFound
+from syncd.filters import glob_match
+from syncd.model import (
+    Artifact,
+    Catalog,
+    Execution,
+    ExecutionStatus,
+    HealthState,
+    InstanceHealth,
+    Policy,
+    Registry,
+    Repository,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from datetime import datetime
+
+    from syncd.harbor import HarborClient
+
+__all__ = [
+    "InstanceView",
+    "Scope",
+    "observe_all",
+    "probe_health",
+    "snapshot",
+    "supports_incremental",
+]
+
+PAGE = 100
+# v2.15.2 is the first release whose repository update_time moves on artifact/tag create and
+# delete (api-notes.md, "Repository update_time"); before it only pulls moved it.
+INCREMENTAL_SINCE = (2, 15, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which projects syncd looks at: include globs (empty = all) minus exclude globs."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def covers(self, project: str) -> bool:
+        """Whether ``project`` is in scope."""
+        if self.include and not any(glob_match(p, project) for p in self.include):
+            return False
+        return not any(glob_match(p, project) for p in self.exclude)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceView:
+    """One instance as observed in one pass; ``catalog`` is None when it could not be read."""
+
+    name: str
+    health: InstanceHealth
+    catalog: Catalog | None = None
+    policies: tuple[Policy, ...] = ()
+    registries: tuple[Registry, ...] = ()
+    running: tuple[Execution, ...] = ()
+    incremental: bool = False
+    relisted: int = 0
+    error: str = ""
+    version: str = ""
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+def supports_incremental(version: str) -> bool:
+    """Whether a ``harbor_version`` string (``v2.15.2-abc``) bumps update_time on push/delete."""
+    match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", version or "")
+    if match is None:
+        return False
+    return tuple(int(g) for g in match.groups()) >= INCREMENTAL_SINCE
+
+
+def probe_health(client: HarborClient, *, now: datetime) -> InstanceHealth:
+    """Ping plus the ``status`` of ``/health`` (always HTTP 200), classified."""
+    try:
+        ping_ok = client.ping()
+    except HarborError:
+        ping_ok = False
+    body: Mapping[str, object] | None = None
+    if ping_ok:
+        try:
+            body = client.health()
+        except HarborError:
+            body = None
+    return health_mod.classify(instance=client.name, ping_ok=ping_ok, health=body, now=now)
+
+
+def _changed(repo: Repository, previous: Catalog | None) -> bool:
+    if previous is None:
+        return True
+    old = previous.repositories.get(repo.name)
+    return old is None or (old.update_time, old.artifact_count) != (
+        repo.update_time,
+        repo.artifact_count,
+    )
+
+
+def _per_repo_cost(repos: Sequence[Repository]) -> int:
+    return sum(max(1, math.ceil(r.artifact_count / PAGE)) for r in repos)
+
+
+def _project_cost(all_repos: Sequence[Repository]) -> int:
+    return max(1, math.ceil(sum(r.artifact_count for r in all_repos) / PAGE))
+
+
+def _list_changed(
+    client: HarborClient,
+    *,
+    by_project: Mapping[str, list[Repository]],
+    changed: Mapping[str, list[Repository]],
+) -> dict[str, tuple[Artifact, ...]]:
+    """List artifacts of changed repositories, by project listing where that costs fewer calls."""
+    project_jobs = [
+        p for p, reps in changed.items() if _project_cost(by_project[p]) < _per_repo_cost(reps)
+    ]
+    repo_jobs = [r.name for p, reps in changed.items() if p not in project_jobs for r in reps]
+    listed: dict[str, tuple[Artifact, ...]] = {}
+    for project, per_repo in zip(
+        project_jobs, client.map_concurrent(_project_lister(client), project_jobs), strict=True
+    ):
+        if per_repo is None:  # older Harbor without the project-wide listing
+            repo_jobs.extend(r.name for r in changed[project])
+            continue
+        wanted = {r.name for r in changed[project]}
+        listed.update({name: arts for name, arts in per_repo.items() if name in wanted})
+        listed.update({name: () for name in wanted if name not in per_repo})
+    listed.update(
+        zip(repo_jobs, client.map_concurrent(client.list_artifacts, repo_jobs), strict=True)
+    )
+    return listed
+
+
+def _project_lister(
+    client: HarborClient,
+) -> Callable[[str], dict[str, tuple[Artifact, ...]] | None]:
+    def lister(project: str) -> dict[str, tuple[Artifact, ...]] | None:
+        try:
+            return client.list_project_artifacts(project)
+        except HarborNotFound:
+            return None
+
+    return lister
+
+
+def snapshot(
+    client: HarborClient,
+    *,
+    previous: Catalog | None,
+    scope: Scope,
+    now: datetime,
+    incremental: bool,
+    focus: Iterable[str] = (),
+) -> tuple[Catalog, int]:
+    """Take a catalog of one instance; re-list only changed repositories when ``incremental``.
+
+    ``focus`` names repositories to re-list whatever their update_time says (webhooks).
+    Returns the catalog and how many repositories were re-listed.
+    """
+    repos = [r for r in client.list_all_repositories() if scope.covers(r.project)]
+    forced = set(focus)
+    base = previous if incremental else None
+    by_project: dict[str, list[Repository]] = defaultdict(list)
+    changed: dict[str, list[Repository]] = defaultdict(list)
+    for repo in repos:
+        by_project[repo.project].append(repo)
+        if repo.artifact_count > 0 and (_changed(repo, base) or repo.name in forced):
+            changed[repo.project].append(repo)
+    listed = _list_changed(client, by_project=by_project, changed=changed)
+    result: dict[str, Repository] = {}
+    for repo in repos:
+        if repo.name in listed:
+            result[repo.name] = replace(repo, artifacts=listed[repo.name])
+        elif repo.artifact_count > 0 and base is not None and repo.name in base.repositories:
+            result[repo.name] = replace(repo, artifacts=base.repositories[repo.name].artifacts)
+        else:
+            result[repo.name] = repo
+    catalog = Catalog(
+        instance=client.name,
+        taken_at=now,
+        repositories=result,
+        projects=frozenset(by_project),
+    )
+    return catalog, len(listed)
+
+
+def _observe_one(
+    client: HarborClient,
+    *,
+    previous: Catalog | None,
+    scope: Scope,
+    now: datetime,
+    focus: Iterable[str],
+) -> InstanceView:
+    health = probe_health(client, now=now)
+    if health.state is HealthState.DOWN:
+        return InstanceView(name=client.name, health=health, error=health.detail)
+    try:
+        client.probe_auth()
+        version = str(client.systeminfo().get("harbor_version") or "")
+        incremental = supports_incremental(version)
+        catalog, relisted = snapshot(
+            client, previous=previous, scope=scope, now=now, incremental=incremental, focus=focus
+        )
+        policies = tuple(client.list_policies(owner=client.name))
+        registries = tuple(client.list_registries())
+        running = tuple(client.list_executions(status=ExecutionStatus.IN_PROGRESS.value))
+    except HarborAuthError:
+        raise  # wrong credentials look like massive drift: refuse to go on (api-notes 0.1)
+    except HarborError as exc:
+        return InstanceView(name=client.name, health=health, error=str(exc))
+    return InstanceView(
+        name=client.name,
+        health=health,
+        catalog=catalog,
+        policies=policies,
+        registries=registries,
+        running=running,
+        incremental=incremental and previous is not None,
+        relisted=relisted,
+        version=version,
+    )
+
+
+def observe_all(
+    clients: Mapping[str, HarborClient],
+    *,
+    previous: Mapping[str, Catalog | None],
+    scope: Scope,
+    now: datetime,
+    focus: Iterable[str] = (),
+) -> dict[str, InstanceView]:
+    """Observe every instance in parallel (per-instance concurrency is the client's)."""
+    focus = tuple(focus)
+    with ThreadPoolExecutor(max_workers=max(1, len(clients)), thread_name_prefix="observe") as pool:
+        futures = {
+            name: pool.submit(
+                _observe_one,
+                client,
+                previous=previous.get(name),
+                scope=scope,
+                now=now,
+                focus=focus,
+            )
+            for name, client in clients.items()
+        }
+        return {name: fut.result() for name, fut in sorted(futures.items())}

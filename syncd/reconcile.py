@@ -1,0 +1,312 @@
+"""One reconcile pass: observe fully, decide once (a ``Plan``), act once, verify, persist.
+
+Orchestration only: reading goes through ``observe``, deciding through the pure core
+(``topology``/``assess``/``diff``/``plan``), acting through ``act``. The pass returns a frozen
+``PassResult``; metrics and the summary log event are derived from that value by the caller.
+Level-triggered: nothing is remembered about events, and the next pass is the retry.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import structlog
+
+from syncd import assess, observe
+from syncd.diff import carry_first_seen, drift_key
+from syncd.history import PolicyHistory, from_record, next_history, settle, to_record
+from syncd.model import (
+    Action,
+    ActionKind,
+    Catalog,
+    Drift,
+    DriftClass,
+    HealthState,
+    InstanceHealth,
+    Outcome,
+    PassResult,
+    Plan,
+    Skip,
+    Topology,
+)
+from syncd.plan import PlanSettings, make_plan
+from syncd.store import StateStore, history_from_json
+from syncd.toggle import restore_pending
+from syncd.topology import derive_topology
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from syncd.act import Executor
+    from syncd.harbor import HarborClient
+
+__all__ = ["Deps", "run_pass"]
+
+log = structlog.get_logger("syncd.reconcile")
+ACTIONABLE = frozenset({DriftClass.MISSING, DriftClass.STALE, DriftClass.NON_CONVERGING})
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Everything a pass needs, wired by the CLI (the composition root)."""
+
+    clients: Mapping[str, HarborClient]
+    store: StateStore
+    executor: Executor
+    scope: observe.Scope
+    plan_settings: PlanSettings
+    now: Callable[[], datetime]
+    base_backoff: timedelta = timedelta(minutes=5)
+    max_rounds: int = 3
+    """Repair rounds per pass: a chain (HQ -> region -> city) needs one round per hop."""
+    persist: bool = True
+    """False for ``syncd diff --no-store``: a read-only look that does not advance the base."""
+    instance_urls: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Round:
+    views: dict[str, observe.InstanceView]
+    topology: Topology
+    edges: tuple[assess.EdgeAssessment, ...]
+
+    @property
+    def drift(self) -> tuple[Drift, ...]:
+        return tuple(d for e in self.edges for d in e.drift)
+
+
+def _observe(
+    deps: Deps,
+    *,
+    previous: Mapping[str, Catalog | None],
+    focus: Iterable[str] = (),
+) -> _Round:
+    now = deps.now()
+    views = observe.observe_all(
+        deps.clients, previous=previous, scope=deps.scope, now=now, focus=focus
+    )
+    topology = derive_topology(
+        policies={n: v.policies for n, v in views.items()},
+        registries={n: v.registries for n, v in views.items()},
+        instance_urls=deps.instance_urls,
+    )
+    keys = [assess.edge_key(e) for e in topology.edges]
+    bases = {k: deps.store.load_base(k) for k in keys}
+    edges = assess.assess_edges(
+        catalogs={n: v.catalog for n, v in views.items()}, topology=topology, bases=bases
+    )
+    return _Round(views=views, topology=topology, edges=edges)
+
+
+def _label_non_converging(
+    drift: Iterable[Drift], history: Mapping[tuple[str, int], PolicyHistory]
+) -> tuple[Drift, ...]:
+    def label(d: Drift) -> Drift:
+        record = history.get((d.edge.policy_owner, d.edge.policy_id))
+        if record and record.non_converging_since and d.drift_class in ACTIONABLE:
+            return replace(d, drift_class=DriftClass.NON_CONVERGING)
+        return d
+
+    return tuple(label(d) for d in drift)
+
+
+def _policy_drift(drift: Iterable[Drift], owner: str, policy_id: int) -> int:
+    return sum(
+        1
+        for d in drift
+        if (d.edge.policy_owner, d.edge.policy_id) == (owner, policy_id)
+        and d.drift_class in ACTIONABLE
+    )
+
+
+def _update_history(
+    deps: Deps,
+    history: dict[tuple[str, int], PolicyHistory],
+    *,
+    outcomes: Iterable[Outcome],
+    before: tuple[Drift, ...],
+    after: tuple[Drift, ...],
+) -> None:
+    for outcome in outcomes:
+        action = outcome.action
+        if action.kind not in {ActionKind.TRIGGER, ActionKind.TOGGLE} or action.policy_id is None:
+            continue
+        key = (action.instance, action.policy_id)
+        record = next_history(
+            previous=history.get(key),
+            policy=key,
+            execution_result=outcome.result,
+            drift_before=_policy_drift(before, *key),
+            drift_after=_policy_drift(after, *key),
+            now=deps.now(),
+            base_backoff=deps.base_backoff,
+        )
+        history[key] = record
+        if record.non_converging_since is not None:
+            log.warning(
+                "plan.non_converging",
+                instance=action.instance,
+                policy_id=action.policy_id,
+                drift=_policy_drift(after, *key),
+                backoff_until=record.backoff_until.isoformat() if record.backoff_until else None,
+            )
+
+
+def _health(views: Mapping[str, observe.InstanceView]) -> dict[str, HealthState]:
+    return {n: v.health.state for n, v in views.items()}
+
+
+def _persist(deps: Deps, rnd: _Round, *, drift: tuple[Drift, ...], now: datetime) -> None:
+    for view in rnd.views.values():
+        if view.catalog is not None:
+            deps.store.save_catalog(view.catalog)
+    for edge in rnd.edges:
+        if edge.new_base is not None:
+            deps.store.save_base(assess.edge_key(edge.edge), edge.new_base, at=now)
+    deps.store.save_first_seen({assess.store_key(drift_key(d)): d.first_seen or now for d in drift})
+
+
+def _record_health(deps: Deps, health: Iterable[InstanceHealth]) -> None:
+    for h in health:
+        previous = deps.store.record_health(h.instance, h.state, h.checked_at)
+        if previous is not None:
+            log.info(
+                "health.transition",
+                instance=h.instance,
+                previous=previous.value,
+                state=h.state.value,
+                detail=h.detail,
+            )
+
+
+def run_pass(
+    deps: Deps,
+    *,
+    act: bool = True,
+    focus: Iterable[str] = (),
+    pass_id: str | None = None,
+) -> PassResult:
+    """Run one pass; ``act=False`` only observes and diffs (``syncd diff``)."""
+    pass_id = pass_id or uuid.uuid4().hex[:12]
+    started = deps.now()
+    calls_before = sum(c.request_count for c in deps.clients.values())
+    structlog.contextvars.bind_contextvars(pass_id=pass_id)
+    try:
+        if act:
+            restore_pending(deps.clients, deps.store, now=deps.now)
+        previous = {name: deps.store.load_catalog(name) for name in deps.clients}
+        rnd = _observe(deps, previous=previous, focus=focus)
+        _record_health(deps, (v.health for v in rnd.views.values()))
+        history = dict(_load_history(deps))
+        first_seen = deps.store.load_first_seen()
+        plans: list[Plan] = []
+        outcomes: list[Outcome] = []
+        for _ in range(deps.max_rounds if act else 0):
+            plan = make_plan(
+                drift=_label_non_converging(rnd.drift, history),
+                topology=rnd.topology,
+                running={(v.name, e.policy_id) for v in rnd.views.values() for e in v.running},
+                health=_health(rnd.views),
+                history=history,
+                settings=deps.plan_settings,
+                now=deps.now(),
+            )
+            plans.append(plan)
+            if not plan.actions:
+                break
+            done = deps.executor.apply(plan, pass_id=pass_id)
+            outcomes.extend(done)
+            before = rnd.drift
+            catalogs = {n: v.catalog for n, v in rnd.views.items()}
+            touched = {d.repository for d in before} | {d.source_repository for d in before}
+            rnd = _observe(deps, previous=catalogs, focus=touched - {""})
+            _update_history(deps, history, outcomes=done, before=before, after=rnd.drift)
+            if not any(o.result == "succeeded" for o in done):
+                break
+        now = deps.now()
+        history = settle(history, rnd.drift)
+        seen = {drift_key(d): first_seen.get(assess.store_key(drift_key(d))) for d in rnd.drift}
+        drift = _label_non_converging(
+            carry_first_seen(rnd.drift, {k: v for k, v in seen.items() if v}, now), history
+        )
+        if deps.persist:
+            _persist(deps, rnd, drift=drift, now=now)
+            _save_history(deps, history)
+        result = _result(
+            pass_id=pass_id,
+            started=started,
+            finished=deps.now(),
+            rnd=rnd,
+            drift=drift,
+            plan=_merge_plans(plans),
+            outcomes=tuple(outcomes),
+            history=history,
+            api_calls=sum(c.request_count for c in deps.clients.values()) - calls_before,
+        )
+        if deps.persist:
+            deps.store.record_pass(
+                pass_id, started_at=started, finished_at=result.finished_at, outcome=result.outcome
+            )
+        return result
+    finally:
+        structlog.contextvars.unbind_contextvars("pass_id")
+
+
+def _merge_plans(plans: Iterable[Plan]) -> Plan:
+    actions: list[Action] = []
+    skips: list[Skip] = []
+    for plan in plans:
+        actions.extend(plan.actions)
+        skips.extend(plan.skips)
+    return Plan(actions=tuple(actions), skips=tuple(skips))
+
+
+def _load_history(deps: Deps) -> dict[tuple[str, int], PolicyHistory]:
+    return {
+        key: from_record(history_from_json(rec)) for key, rec in deps.store.load_history().items()
+    }
+
+
+def _save_history(deps: Deps, history: Mapping[tuple[str, int], PolicyHistory]) -> None:
+    for (owner, policy_id), record in history.items():
+        deps.store.save_history(owner, policy_id, to_record(record))
+
+
+def _result(
+    *,
+    pass_id: str,
+    started: datetime,
+    finished: datetime,
+    rnd: _Round,
+    drift: tuple[Drift, ...],
+    plan: Plan,
+    outcomes: tuple[Outcome, ...],
+    history: Mapping[tuple[str, int], PolicyHistory],
+    api_calls: int,
+) -> PassResult:
+    unobservable = [e for e in rnd.edges if not e.observable]
+    outcome = "drift" if drift or unobservable else "converged"
+    return PassResult(
+        pass_id=pass_id,
+        started_at=started,
+        finished_at=finished,
+        outcome=outcome,
+        health=tuple(v.health for v in rnd.views.values()),
+        drift=drift,
+        plan=plan,
+        outcomes=outcomes,
+        topology=rnd.topology,
+        running_executions=sum(len(v.running) for v in rnd.views.values()),
+        non_converging_policies=tuple(
+            sorted(k for k, h in history.items() if h.non_converging_since is not None)
+        ),
+        disabled_policies=tuple(
+            sorted(k for k, p in rnd.topology.policies.items() if not p.enabled)
+        ),
+        converged_edges=tuple(e.edge.name for e in rnd.edges if e.observable and not e.drift),
+        api_calls=api_calls,
+        error="; ".join(f"{e.edge.name}: {e.problem}" for e in unobservable),
+    )

@@ -1,0 +1,106 @@
+"""Wiring: turns a validated ``Settings`` into clients, the state store, an executor and ``Deps``.
+
+The CLI is the only module that *builds* ``Settings``; it hands the result here. The daemon
+calls this again on SIGHUP to swap in a new configuration. Owns no decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from syncd.act import ActSettings, Executor
+from syncd.harbor import HarborClient, RequestRecord
+from syncd.observe import Scope
+from syncd.plan import PlanSettings
+from syncd.reconcile import Deps
+from syncd.store import StateStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from syncd.settings import Settings
+
+__all__ = ["Runtime", "build_runtime", "utcnow"]
+
+
+def utcnow() -> datetime:
+    """Read the one wall clock syncd uses; everything else receives it injected."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """Live objects for one configuration; ``close()`` releases them."""
+
+    settings: Settings
+    clients: dict[str, HarborClient]
+    store: StateStore
+    deps: Deps
+
+    def close(self) -> None:
+        """Close every client and the state store."""
+        for client in self.clients.values():
+            client.close()
+        self.store.close()
+
+    def api_calls(self) -> int:
+        """Count requests sent by all clients so far."""
+        return sum(c.request_count for c in self.clients.values())
+
+
+def plan_settings(settings: Settings) -> PlanSettings:
+    """Return the planner's view of the ``reconcile`` settings."""
+    rec = settings.reconcile
+    return PlanSettings(
+        mode=rec.mode,
+        max_actions_per_pass=rec.max_actions_per_pass,
+        propagate_deletions=rec.propagate_deletions,
+        conflict_preference=rec.conflict_preference,
+        max_deletions_per_pass=rec.max_deletions_per_pass,
+        reenable_disabled_policies=rec.reenable_disabled_policies,
+    )
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    dry_run: bool | None = None,
+    persist: bool = True,
+    on_request: Callable[[RequestRecord], None] | None = None,
+    now: Callable[[], datetime] = utcnow,
+) -> Runtime:
+    """Build clients, store, executor and pass dependencies from settings."""
+    clients = {
+        name: HarborClient(name=name, settings=inst, on_request=on_request)
+        for name, inst in sorted(settings.instances.items())
+    }
+    store = StateStore.open(settings.state.path)
+    rec = settings.reconcile
+    executor = Executor(
+        clients=clients,
+        store=store,
+        settings=ActSettings(
+            dry_run=rec.dry_run if dry_run is None else dry_run,
+            execution_timeout=rec.execution_timeout_seconds,
+            poll_interval=rec.poll_interval_seconds,
+            stop_hung=rec.stop_hung_executions,
+        ),
+        now=now,
+    )
+    deps = Deps(
+        clients=clients,
+        store=store,
+        executor=executor,
+        scope=Scope(
+            include=tuple(settings.scope.include_projects),
+            exclude=tuple(settings.scope.exclude_projects),
+        ),
+        plan_settings=plan_settings(settings),
+        now=now,
+        base_backoff=timedelta(seconds=rec.non_converging_backoff_seconds),
+        persist=persist,
+        instance_urls={name: inst.url for name, inst in settings.instances.items()},
+    )
+    return Runtime(settings=settings, clients=clients, store=store, deps=deps)

@@ -79,6 +79,8 @@ def parse_time(value: Any, *, field: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise HarborProtocolError(f"field {field!r} is not an RFC 3339 timestamp") from None
+    if parsed.year == 1:  # Go's zero time.Time: Harbor's "never" (unfinished end_time, pull_time)
+        return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 

@@ -51,7 +51,12 @@ LOCAL_REGISTRY: dict[str, Any] = {
 
 def fmt_time(value: datetime) -> str:
     """Harbor's date-time rendering: UTC, milliseconds, ``Z``."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # Not strftime("%Y"): glibc renders year 1 (Go's zero time) as "1", not "0001".
+    return (
+        f"{value.year:04d}-"
+        + value.strftime("%m-%dT%H:%M:%S.")
+        + f"{value.microsecond // 1000:03d}Z"
+    )
 
 
 def omit_empty(body: dict[str, Any], *, keep: Iterable[str] = ()) -> dict[str, Any]:

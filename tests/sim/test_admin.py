@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import httpx
-from conftest import api, wait_for
+from simkit import api, wait_for
 
 from syncd.sim import SimInstance
 

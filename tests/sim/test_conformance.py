@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from conftest import api, check, wait_for
+from simkit import api, check, wait_for
 
 if TYPE_CHECKING:
     from syncd.sim import SimCluster

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import api, check, wait_for
+from simkit import api, check, wait_for
 
 from syncd.sim.policy import cron_error, cron_matches
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import AUTH, api, check
+from simkit import AUTH, api, check
 
 from syncd.sim import SimInstance
 

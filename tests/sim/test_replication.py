@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import api, wait_for
+from simkit import api, wait_for
 
 if TYPE_CHECKING:
     from syncd.sim import SimCluster, SimInstance

@@ -209,6 +209,7 @@ def _observe_one(
     scope: Scope,
     now: datetime,
     focus: Iterable[str],
+    force_incremental: bool,
 ) -> InstanceView:
     health = probe_health(client, now=now)
     if health.state is HealthState.DOWN:
@@ -216,7 +217,7 @@ def _observe_one(
     try:
         client.probe_auth()
         version = str(client.systeminfo().get("harbor_version") or "")
-        incremental = supports_incremental(version)
+        incremental = force_incremental or supports_incremental(version)
         catalog, relisted = snapshot(
             client, previous=previous, scope=scope, now=now, incremental=incremental, focus=focus
         )
@@ -247,6 +248,7 @@ def observe_all(
     scope: Scope,
     now: datetime,
     focus: Iterable[str] = (),
+    force_incremental: bool = False,
 ) -> dict[str, InstanceView]:
     """Observe every instance in parallel (per-instance concurrency is the client's)."""
     focus = tuple(focus)
@@ -259,6 +261,7 @@ def observe_all(
                 scope=scope,
                 now=now,
                 focus=focus,
+                force_incremental=force_incremental,
             )
             for name, client in clients.items()
         }

@@ -18,6 +18,7 @@ import structlog
 from syncd import assess, observe
 from syncd.diff import carry_first_seen, drift_key
 from syncd.history import PolicyHistory, from_record, next_history, settle, to_record
+from syncd.lock import pass_lock
 from syncd.model import (
     Action,
     ActionKind,
@@ -83,10 +84,16 @@ def _observe(
     *,
     previous: Mapping[str, Catalog | None],
     focus: Iterable[str] = (),
+    force_incremental: bool = False,
 ) -> _Round:
     now = deps.now()
     views = observe.observe_all(
-        deps.clients, previous=previous, scope=deps.scope, now=now, focus=focus
+        deps.clients,
+        previous=previous,
+        scope=deps.scope,
+        now=now,
+        focus=focus,
+        force_incremental=force_incremental,
     )
     topology = derive_topology(
         policies={n: v.policies for n, v in views.items()},
@@ -192,67 +199,90 @@ def run_pass(
     """Run one pass; ``act=False`` only observes and diffs (``syncd diff``)."""
     pass_id = pass_id or uuid.uuid4().hex[:12]
     started = deps.now()
-    calls_before = sum(c.request_count for c in deps.clients.values())
     structlog.contextvars.bind_contextvars(pass_id=pass_id)
     try:
-        if act:
-            restore_pending(deps.clients, deps.store, now=deps.now)
-        previous = {name: deps.store.load_catalog(name) for name in deps.clients}
-        rnd = _observe(deps, previous=previous, focus=focus)
-        _record_health(deps, (v.health for v in rnd.views.values()))
-        history = dict(_load_history(deps))
-        first_seen = deps.store.load_first_seen()
-        plans: list[Plan] = []
-        outcomes: list[Outcome] = []
-        for _ in range(deps.max_rounds if act else 0):
-            plan = make_plan(
-                drift=_label_non_converging(rnd.drift, history),
-                topology=rnd.topology,
-                running={(v.name, e.policy_id) for v in rnd.views.values() for e in v.running},
-                health=_health(rnd.views),
-                history=history,
-                settings=deps.plan_settings,
-                now=deps.now(),
-            )
-            plans.append(plan)
-            if not plan.actions:
-                break
-            done = deps.executor.apply(plan, pass_id=pass_id)
-            outcomes.extend(done)
-            before = rnd.drift
-            catalogs = {n: v.catalog for n, v in rnd.views.items()}
-            touched = {d.repository for d in before} | {d.source_repository for d in before}
-            rnd = _observe(deps, previous=catalogs, focus=touched - {""})
-            _update_history(deps, history, outcomes=done, before=before, after=rnd.drift)
-            if not any(o.result == "succeeded" for o in done):
-                break
-        now = deps.now()
-        history = settle(history, rnd.drift)
-        seen = {drift_key(d): first_seen.get(assess.store_key(drift_key(d))) for d in rnd.drift}
-        drift = _label_non_converging(
-            carry_first_seen(rnd.drift, {k: v for k, v in seen.items() if v}, now), history
-        )
-        if deps.persist:
-            _persist(deps, rnd, drift=drift, now=now)
-            _save_history(deps, history)
-        result = _result(
-            pass_id=pass_id,
-            started=started,
-            finished=deps.now(),
-            rnd=rnd,
-            drift=drift,
-            plan=_merge_plans(plans),
-            outcomes=tuple(outcomes),
-            history=history,
-            api_calls=sum(c.request_count for c in deps.clients.values()) - calls_before,
-        )
-        if deps.persist:
-            deps.store.record_pass(
-                pass_id, started_at=started, finished_at=result.finished_at, outcome=result.outcome
-            )
-        return result
+        with pass_lock(deps.store.path):
+            return _run_locked(deps, act=act, focus=focus, pass_id=pass_id, started=started)
     finally:
         structlog.contextvars.unbind_contextvars("pass_id")
+
+
+def _repair(
+    deps: Deps, rnd: _Round, history: dict[tuple[str, int], PolicyHistory], *, pass_id: str
+) -> tuple[_Round, list[Plan], list[Outcome]]:
+    """Plan, act, re-observe the touched repositories; repeat while repairs succeed (chains)."""
+    plans: list[Plan] = []
+    outcomes: list[Outcome] = []
+    for _ in range(deps.max_rounds):
+        plan = make_plan(
+            drift=_label_non_converging(rnd.drift, history),
+            topology=rnd.topology,
+            running={(v.name, e.policy_id) for v in rnd.views.values() for e in v.running},
+            health=_health(rnd.views),
+            history=history,
+            settings=deps.plan_settings,
+            now=deps.now(),
+        )
+        plans.append(plan)
+        if not plan.actions:
+            break
+        done = deps.executor.apply(plan, pass_id=pass_id)
+        outcomes.extend(done)
+        before = rnd.drift
+        touched = {d.repository for d in before} | {d.source_repository for d in before}
+        # Verification re-lists only what the repair touched (plus what Harbor says changed).
+        rnd = _observe(
+            deps,
+            previous={n: v.catalog for n, v in rnd.views.items()},
+            focus=touched - {""},
+            force_incremental=True,
+        )
+        _update_history(deps, history, outcomes=done, before=before, after=rnd.drift)
+        if not any(o.result == "succeeded" for o in done):
+            break
+    return rnd, plans, outcomes
+
+
+def _run_locked(
+    deps: Deps, *, act: bool, focus: Iterable[str], pass_id: str, started: datetime
+) -> PassResult:
+    calls_before = sum(c.request_count for c in deps.clients.values())
+    if act:
+        restore_pending(deps.clients, deps.store, now=deps.now)
+    previous = {name: deps.store.load_catalog(name) for name in deps.clients}
+    rnd = _observe(deps, previous=previous, focus=focus)
+    _record_health(deps, (v.health for v in rnd.views.values()))
+    history = _load_history(deps)
+    plans: list[Plan] = []
+    outcomes: list[Outcome] = []
+    if act:
+        rnd, plans, outcomes = _repair(deps, rnd, history, pass_id=pass_id)
+    now = deps.now()
+    history = settle(history, rnd.drift)
+    first_seen = deps.store.load_first_seen()
+    seen = {drift_key(d): first_seen.get(assess.store_key(drift_key(d))) for d in rnd.drift}
+    drift = _label_non_converging(
+        carry_first_seen(rnd.drift, {k: v for k, v in seen.items() if v}, now), history
+    )
+    if deps.persist:
+        _persist(deps, rnd, drift=drift, now=now)
+        _save_history(deps, history)
+    result = _result(
+        pass_id=pass_id,
+        started=started,
+        finished=deps.now(),
+        rnd=rnd,
+        drift=drift,
+        plan=_merge_plans(plans),
+        outcomes=tuple(outcomes),
+        history=history,
+        api_calls=sum(c.request_count for c in deps.clients.values()) - calls_before,
+    )
+    if deps.persist:
+        deps.store.record_pass(
+            pass_id, started_at=started, finished_at=result.finished_at, outcome=result.outcome
+        )
+    return result
 
 
 def _merge_plans(plans: Iterable[Plan]) -> Plan:

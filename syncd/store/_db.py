@@ -88,6 +88,11 @@ class Database:
         self._path = path
         self._lock = threading.Lock()
 
+    @property
+    def path(self) -> str:
+        """Where the database lives (``:memory:`` for an in-memory store)."""
+        return self._path
+
     @classmethod
     def open(cls, path: Path | str) -> Self:
         """Open (creating and migrating if needed) the database at ``path``; ``:memory:`` works."""

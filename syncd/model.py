@@ -8,9 +8,12 @@ core (filters, topology, diff, plan) only ever sees these types.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
 
 __all__ = [
     "Action",

@@ -24,8 +24,8 @@ demo: $(STAMP)  ## replay the dual-master outage story against the built-in simu
 	$(BIN)/syncd demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check syncd tests bench
+	$(BIN)/ruff format --check syncd tests bench
 	$(BIN)/mypy syncd bench
 	$(BIN)/lint-imports
 

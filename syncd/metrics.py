@@ -219,6 +219,8 @@ class Metrics:
             # An errored pass measured nothing trustworthy: keep the last observed values and
             # let SyncdNoSuccessfulPass report the gap instead of zeroing real drift.
             return
+        for report in result.parity:
+            self.record_parity(report.instance, checked=report.checked, missing=len(report.missing))
         self.last_success.set(result.finished_at.timestamp())
         self._record_drift(result.drift, now=now)
         self._record_edges(result)

@@ -29,6 +29,7 @@ __all__ = [
     "HealthState",
     "InstanceHealth",
     "Outcome",
+    "ParityReport",
     "PassResult",
     "Plan",
     "Policy",
@@ -364,6 +365,18 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ParityReport:
+    """Shared-storage parity of one node of a cluster in one pass."""
+
+    cluster: str
+    instance: str
+    checked: int
+    missing: tuple[tuple[str, str], ...] = ()
+    """``(repository, digest)`` the shared database lists but this node answered 404 for."""
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PassResult:
     """The value one reconcile pass returns; metrics and logs are derived from it."""
 
@@ -384,6 +397,7 @@ class PassResult:
     converged_edges: tuple[str, ...] = ()
     api_calls: int = 0
     error: str = ""
+    parity: tuple[ParityReport, ...] = ()
 
     @property
     def duration_seconds(self) -> float:

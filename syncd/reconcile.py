@@ -28,11 +28,13 @@ from syncd.model import (
     HealthState,
     InstanceHealth,
     Outcome,
+    ParityReport,
     PassResult,
     Plan,
     Skip,
     Topology,
 )
+from syncd.parity import probe_cluster
 from syncd.plan import PlanSettings, make_plan
 from syncd.store import StateStore, history_from_json
 from syncd.toggle import restore_pending
@@ -66,6 +68,9 @@ class Deps:
     persist: bool = True
     """False for ``syncd diff --no-store``: a read-only look that does not advance the base."""
     instance_urls: Mapping[str, str] = field(default_factory=dict)
+    clusters: Mapping[str, Mapping[str, HarborClient]] = field(default_factory=dict)
+    """Shared-storage clusters: name -> every node's client (the first node is in ``clients``)."""
+    parity_sample: int = 20
 
 
 @dataclass
@@ -252,6 +257,7 @@ def _run_locked(
     previous = {name: deps.store.load_catalog(name) for name in deps.clients}
     rnd = _observe(deps, previous=previous, focus=focus)
     _record_health(deps, (v.health for v in rnd.views.values()))
+    parity = _parity(deps, rnd, seed=pass_id)
     history = _load_history(deps)
     plans: list[Plan] = []
     outcomes: list[Outcome] = []
@@ -277,12 +283,40 @@ def _run_locked(
         outcomes=tuple(outcomes),
         history=history,
         api_calls=sum(c.request_count for c in deps.clients.values()) - calls_before,
+        parity=parity,
     )
     if deps.persist:
         deps.store.record_pass(
             pass_id, started_at=started, finished_at=result.finished_at, outcome=result.outcome
         )
     return result
+
+
+def _parity(deps: Deps, rnd: _Round, *, seed: str) -> tuple[ParityReport, ...]:
+    """Probe each shared-storage cluster from its first node's catalog."""
+    reports: list[ParityReport] = []
+    for cluster, nodes in sorted(deps.clusters.items()):
+        view = next((rnd.views[n] for n in nodes if n in rnd.views), None)
+        if view is None or view.catalog is None or deps.parity_sample <= 0:
+            continue
+        result = probe_cluster(
+            cluster=cluster,
+            nodes=nodes,
+            catalog=view.catalog,
+            sample_size=deps.parity_sample,
+            seed=seed,
+        )
+        reports.extend(
+            ParityReport(
+                cluster=cluster,
+                instance=node,
+                checked=result.checked.get(node, 0),
+                missing=tuple(result.missing.get(node, ())),
+                error=result.errors.get(node, ""),
+            )
+            for node in sorted(nodes)
+        )
+    return tuple(reports)
 
 
 def _merge_plans(plans: Iterable[Plan]) -> Plan:
@@ -316,6 +350,7 @@ def _result(
     outcomes: tuple[Outcome, ...],
     history: Mapping[tuple[str, int], PolicyHistory],
     api_calls: int,
+    parity: tuple[ParityReport, ...],
 ) -> PassResult:
     unobservable = [e for e in rnd.edges if not e.observable]
     outcome = "drift" if drift or unobservable else "converged"
@@ -339,4 +374,5 @@ def _result(
         converged_edges=tuple(e.edge.name for e in rnd.edges if e.observable and not e.drift),
         api_calls=api_calls,
         error="; ".join(f"{e.edge.name}: {e.problem}" for e in unobservable),
+        parity=parity,
     )

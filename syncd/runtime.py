@@ -72,10 +72,15 @@ def build_runtime(
     now: Callable[[], datetime] = utcnow,
 ) -> Runtime:
     """Build clients, store, executor and pass dependencies from settings."""
-    clients = {
+    every = {
         name: HarborClient(name=name, settings=inst, on_request=on_request)
         for name, inst in sorted(settings.instances.items())
     }
+    clusters = _clusters(settings, every)
+    # Nodes of one shared-storage cluster are one Harbor (one database, one set of policies):
+    # only the first node is observed and acted on, or a policy would be triggered once per node.
+    secondary = {n for nodes in clusters.values() for n in sorted(nodes)[1:]}
+    clients = {name: c for name, c in every.items() if name not in secondary}
     store = StateStore.open(settings.state.path)
     rec = settings.reconcile
     executor = Executor(
@@ -102,5 +107,18 @@ def build_runtime(
         base_backoff=timedelta(seconds=rec.non_converging_backoff_seconds),
         persist=persist,
         instance_urls={name: inst.url for name, inst in settings.instances.items()},
+        clusters=clusters,
+        parity_sample=settings.parity.sample_size,
     )
-    return Runtime(settings=settings, clients=clients, store=store, deps=deps)
+    return Runtime(settings=settings, clients=every, store=store, deps=deps)
+
+
+def _clusters(
+    settings: Settings, clients: dict[str, HarborClient]
+) -> dict[str, dict[str, HarborClient]]:
+    """Group the instances that declare the same ``cluster`` (two nodes or more)."""
+    groups: dict[str, dict[str, HarborClient]] = {}
+    for name, inst in sorted(settings.instances.items()):
+        if inst.cluster:
+            groups.setdefault(inst.cluster, {})[name] = clients[name]
+    return {cluster: nodes for cluster, nodes in groups.items() if len(nodes) > 1}

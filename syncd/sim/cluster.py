@@ -32,6 +32,10 @@ class SimCluster:
             other.siblings = self.instances
         return inst
 
+    def add_node(self, name: str, *, of: str, **kw: Any) -> SimInstance:
+        """Create and start a node sharing ``of``'s database, jobservice and storage."""
+        return self.add(name, shared_with=self.instances[of], **kw)
+
     def _endpoint(self, owner: SimInstance, peer: SimInstance) -> int:
         with owner.state.lock:
             for reg in owner.state.registries.values():

@@ -23,6 +23,7 @@ from syncd.sim.replica import export_repo, export_units, ingest
 from syncd.sim.state import SimExecution, SimPolicy, SimState, SimTask, utcnow
 
 if TYPE_CHECKING:
+    from syncd.sim.dataplane_copy import Copier
     from syncd.sim.faults import Faults
 
 __all__ = ["Engine", "SimTiming"]
@@ -58,6 +59,8 @@ class Engine:
         self, *, state: SimState, catalog: Catalog, timing: SimTiming, faults: Faults
     ) -> None:
         self.state, self.catalog, self.timing, self.faults = state, catalog, timing, faults
+        self.copier: Copier | None = None
+        """Set by an instance with a real data plane (``dataplane_copy.RealCopier``)."""
         self._flows = ThreadPoolExecutor(10, thread_name_prefix="sim-flow")
         self._tasks = ThreadPoolExecutor(8, thread_name_prefix="sim-task")
         self._closing = threading.Event()
@@ -233,7 +236,18 @@ class Engine:
             return
         endpoint = self._registry(policy.dest_registry_id)
         if job.operation == "copy":
-            peer.call(endpoint, "replicate-in", body)
+            units = list(job.units)
+            if self.copier is not None:
+                units = self.copier(
+                    endpoint=endpoint,
+                    src_repo=job.src_repo,
+                    dst_repo=job.dst_repo,
+                    units=units,
+                    override=policy.override,
+                    public=job.public,
+                )
+            if units or self.copier is None:
+                peer.call(endpoint, "replicate-in", {**body, "artifacts": units})
             return
         for unit in job.units:
             deletion = {"repository": job.dst_repo, "operation": job.operation, **unit}

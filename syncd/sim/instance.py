@@ -1,7 +1,9 @@
 """One simulated Harbor: its store, engine, faults and HTTP server, plus the Python controls.
 
 Every control is also reachable as ``POST /_sim/<command>`` (see ``admin``). The ``refuse`` mode
-really closes the listening socket; ``up`` re-binds the same port.
+really closes the listening socket; ``up`` re-binds the same port. With a data plane the
+instance owns a ``docker-registry`` child (see ``dataplane``); a node created ``shared_with``
+another shares its store, engine and registry, like Harbor nodes behind one load balancer.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import threading
 from typing import TYPE_CHECKING, Any, Self
 
 from syncd.sim.catalog import Catalog, SimError, fake_digest
+from syncd.sim.dataplane import RegistryProcess, registry_binary
+from syncd.sim.dataplane_copy import RealCopier
 from syncd.sim.engine import Engine, SimTiming
 from syncd.sim.faults import COMPONENTS, DOWN_MODES, Faults
 from syncd.sim.policy import build_policy
@@ -43,6 +47,8 @@ class SimInstance:
         host: str = "127.0.0.1",
         port: int = 0,
         timing: SimTiming | None = None,
+        data_plane: bool | None = None,
+        shared_with: SimInstance | None = None,
     ) -> None:
         self.name = name
         self.harbor_version = harbor_version
@@ -50,14 +56,27 @@ class SimInstance:
         self.robots = dict(robots or {})
         self.host, self.port = host, port
         self.timing = timing or SimTiming()
-        self.state = SimState()
-        self.catalog = Catalog(self.state, touch_on_write=_touches_on_write(harbor_version))
         self.faults = Faults()
-        self.engine = Engine(
-            state=self.state, catalog=self.catalog, timing=self.timing, faults=self.faults
-        )
+        self.shared_with = shared_with
+        self._eager_plane = bool(data_plane)
+        if shared_with is None:
+            self.state = SimState()
+            self.catalog = Catalog(self.state, touch_on_write=_touches_on_write(harbor_version))
+            self.engine = Engine(
+                state=self.state, catalog=self.catalog, timing=self.timing, faults=self.faults
+            )
+            binary = registry_binary(required=data_plane)
+            self.data_plane = RegistryProcess(name=name, binary=binary) if binary else None
+            if self.data_plane is not None:
+                self.engine.copier = RealCopier(registry=self.data_plane)
+        else:  # one database, one jobservice, one storage: the first node owns them
+            self.state, self.catalog = shared_with.state, shared_with.catalog
+            self.engine, self.data_plane = shared_with.engine, shared_with.data_plane
+            if data_plane and self.data_plane is None:
+                raise SimError(400, "BAD_REQUEST", f"{shared_with.name} has no data plane")
         self.request_log: list[tuple[str, str, int]] = []
         self.admin_log: list[tuple[str, str, int]] = []
+        self.v2_log: list[tuple[str, str, int]] = []
         self.errors: list[str] = []
         self.siblings: dict[str, SimInstance] = {name: self}
         self._log_lock = threading.Lock()
@@ -72,14 +91,23 @@ class SimInstance:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> Self:
-        """Bind and serve in a background thread."""
-        self._listen()
+        """Start the data plane (if any), then bind and serve in a background thread."""
+        if self._eager_plane and self.data_plane is not None:
+            self.data_plane.start()  # otherwise lazily, on the first /v2/ request
+        try:
+            self._listen()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
-        """Stop serving and stop the replication engine."""
+        """Stop serving; the owner of the store also stops the engine and the registry."""
         self._close_listener()
-        self.engine.close()
+        if self.shared_with is None:
+            self.engine.close()
+            if self.data_plane is not None:
+                self.data_plane.stop()
 
     def _listen(self) -> None:
         if self._server is not None:
@@ -123,6 +151,11 @@ class SimInstance:
         """Record a ``/_sim/`` request."""
         with self._log_lock:
             self.admin_log.append((method, path, status))
+
+    def log_v2(self, method: str, path: str, status: int) -> None:
+        """Record a ``/v2/`` request (registry API)."""
+        with self._log_lock:
+            self.v2_log.append((method, path, status))
 
     # ------------------------------------------------------------------ catalog controls
 
@@ -267,5 +300,5 @@ class SimInstance:
             self.faults.unhealthy.add(name)
 
     def set_storage_lost(self, lost: bool) -> None:  # noqa: FBT001
-        """Reserved for the data plane: only stored."""
+        """Make this node's ``/v2/`` 404 manifests and blobs (the API still lists them)."""
         self.faults.storage_lost = bool(lost)

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from syncd.sim import admin, api_catalog, api_replication
 from syncd.sim.auth import authenticate
 from syncd.sim.catalog import SimError
+from syncd.sim.dataplane_proxy import serve_v2
 from syncd.sim.web import Request, Response, Router
 
 if TYPE_CHECKING:
@@ -68,6 +69,9 @@ class SimHandler(BaseHTTPRequestHandler):
     do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_GET  # noqa: N815 - stdlib naming
 
     def _handle(self) -> None:
+        if self.path in {"/v2", "/v2/"} or self.path.startswith("/v2/"):
+            serve_v2(self)  # streams its own bodies (blob uploads), so before reading one
+            return
         inst = self.server.inst
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""

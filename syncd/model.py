@@ -313,7 +313,6 @@ class SkipReason(enum.StrEnum):
     CONFLICT_REPORTED = "conflict_reported"
     DELETION_NOT_ENABLED = "deletion_not_enabled"
     EXTRA_REPORTED = "extra_reported"
-    OVERRIDE_DISABLED = "override_disabled"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,9 @@ non-converging backoff bookkeeping. Pure: stdlib and ``syncd`` core only; no I/O
 Decisions worth knowing:
 * One trigger per covering policy, for MISSING, STALE moved on the source and NON_CONVERGING
   drift, only when both edge ends are not DOWN (DEGRADED is enough; unknown health is DOWN),
-  the policy has no running execution and is not in non-converging backoff.
+  the policy has no running execution and is not in non-converging backoff. STALE under
+  ``override: false`` is triggered too: Harbor skips the tag yet reports success, and the
+  non-converging backoff then stops the re-triggering and surfaces it.
 * Changes made on an edge's *destination* (STALE moved there, deletions there) are left to a
   reverse edge, where they show up as source-side changes; they are reported, never undone.
 * Deletions propagate only in the edge's direction, delete the tag (``Action.tag``) of the
@@ -148,24 +150,12 @@ def _triggers(items: list[Drift], ctx: _Inputs, skips: list[Skip]) -> list[_Rank
         per_policy.setdefault((item.edge.policy_owner, item.edge.policy_id), []).append(item)
     ranked: list[_Ranked] = []
     for key in sorted(per_policy):
-        fixable = _drop_unfixable(per_policy[key], ctx, skips)
+        fixable = per_policy[key]
         if fixable and (blocker := _trigger_blocker(key, fixable, ctx)) is not None:
             skips.append(_skip(blocker[0], fixable, blocker[1]))
         elif fixable:
             ranked.append((_rank(0, fixable, ctx), _trigger_action(key, fixable, ctx)))
     return ranked
-
-
-def _drop_unfixable(items: list[Drift], ctx: _Inputs, skips: list[Skip]) -> list[Drift]:
-    """STALE under ``override: false`` is skipped by Harbor: replication cannot fix it."""
-    policy = ctx.topology.policies.get((items[0].edge.policy_owner, items[0].edge.policy_id))
-    if policy is None or policy.override:
-        return items
-    stale = [item for item in items if item.drift_class is DriftClass.STALE]
-    if stale:
-        detail = "tag moved on source but the policy has override=false; Harbor skips it"
-        skips += _report(stale, SkipReason.OVERRIDE_DISABLED, detail)
-    return [item for item in items if item.drift_class is not DriftClass.STALE]
 
 
 def _trigger_blocker(

@@ -41,7 +41,9 @@ COMMANDS: dict[str, str] = {
     "generate": "generate",
     "add-registry": "add_registry",
     "add-policy": "add_policy",
+    "hold-policy-enable": "faults.hold_policy_enable",
 }
+"""Command -> method of the ``SimInstance`` (a dotted name reaches into its ``faults``)."""
 
 
 def _data_plane(req: Request) -> None:
@@ -98,7 +100,10 @@ def run_command(inst: SimInstance, command: str, body: Any) -> Response:
         raise SimError(404, "NOT_FOUND", f"unknown command {command}")
     if not isinstance(body, dict):
         body = {}
-    method: Callable[..., Any] = getattr(inst, method_name)
+    target: Any = inst
+    for attr in method_name.split("."):
+        target = getattr(target, attr)
+    method: Callable[..., Any] = target
     try:
         result = method(**body)
     except TypeError as exc:

@@ -141,6 +141,8 @@ def get_policy(req: Request) -> Response:
 def update_policy(req: Request) -> Response:
     """Full replace, with the handler's traps."""
     require_login(req.principal)
+    if (held := req.inst.faults.held_policy_update(req.json())) is not None:
+        raise SimError(held.status, held.code, held.message)  # blocked, then not applied
     with req.inst.state.lock:
         existing = _policy(req)
         policy = build_policy(req.json(), req.inst.state, existing=existing)

@@ -1,6 +1,7 @@
 """Scenario knobs of one instance: outages, latency, random 5xx, proxy 429s, hangs, health.
 
 Owns only the switches and the decision "does this request fail, and how"; the HTTP layer asks.
+Held policy re-enables let a test kill a client between a toggle's disable and its enable.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-__all__ = ["COMPONENTS", "DOWN_MODES", "Faults", "Injected"]
+__all__ = ["COMPONENTS", "DOWN_MODES", "HOLD_SECONDS", "Faults", "Injected"]
 
 COMPONENTS = ("core", "database", "jobservice", "portal", "redis", "registry", "registryctl")
 DOWN_MODES = ("up", "refuse", "503")
+HOLD_SECONDS = 30.0
+"""Longest a held policy PUT waits for its release before failing anyway."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,10 @@ class Faults:
     """policy id (None = every policy) -> stop_ignored."""
     unhealthy: set[str] = field(default_factory=set)
     storage_lost: bool = False
+    enable_release: threading.Event | None = None
+    """Set while PUTs that enable a policy are held; set() releases the held ones."""
+    enables_held: int = 0
+    """How many enabling policy PUTs are waiting right now."""
     rng: random.Random = field(default_factory=random.Random)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -78,3 +85,25 @@ class Faults:
                 self.hangs[policy_id] = stop_ignored
             else:
                 self.hangs.pop(policy_id, None)
+
+    def hold_policy_enable(self, on: bool) -> None:  # noqa: FBT001 - like hang_executions
+        """Hold every policy PUT whose body has ``enabled: true`` (on), or release them (off)."""
+        with self.lock:
+            if on and self.enable_release is None:
+                self.enable_release = threading.Event()
+            elif not on and self.enable_release is not None:
+                self.enable_release.set()
+                self.enable_release = None
+
+    def held_policy_update(self, body: object) -> Injected | None:
+        """Block an enabling policy PUT while held; it then fails, WITHOUT being applied."""
+        enabling = isinstance(body, dict) and body.get("enabled") is True
+        with self.lock:
+            release = self.enable_release if enabling else None
+            if release is None:
+                return None
+            self.enables_held += 1
+        release.wait(HOLD_SECONDS)
+        with self.lock:
+            self.enables_held -= 1
+        return Injected(503, "SERVICE_UNAVAILABLE", "policy update held by the simulator")

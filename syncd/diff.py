@@ -139,9 +139,10 @@ def converged_base(
     """
     agreed = dict(expected.items() & destination.items())
     if previous:
-        for key, digest in previous.items():
-            if key not in agreed and (key in expected or key in destination):
-                agreed[key] = digest
+        # Only keys the sides do not agree on can keep an old entry: iterate the difference.
+        for key in previous.keys() - agreed.keys():
+            if key in expected or key in destination:
+                agreed[key] = previous[key]
     return agreed
 
 

@@ -121,14 +121,24 @@ class HarborClient(HarborSession):
         if q is not None:
             params["q"] = q
         path = f"{API}/projects/{quote(project, safe='')}/repositories"
-        rows = self.get_all(path, kind="/projects/{project_name}/repositories", params=params)
-        unique = {repo.name: repo for repo in map(parse_repository, rows)}
+        repos = self.get_all(
+            path,
+            kind="/projects/{project_name}/repositories",
+            params=params,
+            parse=parse_repository,
+        )
+        unique = {repo.name: repo for repo in repos}
         return list(unique.values())
 
     def list_all_repositories(self) -> list[Repository]:
         """Every repository visible to us, across projects (without artifacts)."""
-        rows = self.get_all(f"{API}/repositories", kind="/repositories", params={"sort": "name"})
-        unique = {repo.name: repo for repo in map(parse_repository, rows)}
+        repos = self.get_all(
+            f"{API}/repositories",
+            kind="/repositories",
+            params={"sort": "name"},
+            parse=parse_repository,
+        )
+        unique = {repo.name: repo for repo in repos}
         return list(unique.values())
 
     def get_repository(self, repo_full: str) -> Repository:
@@ -137,13 +147,14 @@ class HarborClient(HarborSession):
 
     def list_artifacts(self, repo_full: str) -> tuple[Artifact, ...]:
         """Artifacts of a repository with tags, labels and accessories embedded."""
-        rows = self.get_all(
+        arts = self.get_all(
             f"{repository_path(repo_full)}/artifacts",
             kind=f"{_REPO}/artifacts",
             params=_ARTIFACT_FLAGS,
+            parse=parse_artifact,
         )
         # Offset paging is not snapshot-consistent: a push between pages repeats a row.
-        unique = {art.digest: art for art in map(parse_artifact, rows)}
+        unique = {art.digest: art for art in arts}
         return tuple(unique.values())
 
     def list_project_artifacts(self, project: str) -> dict[str, tuple[Artifact, ...]]:
@@ -151,23 +162,26 @@ class HarborClient(HarborSession):
 
         Older Harbors lack this endpoint and answer 404 (``HarborNotFound``).
         """
-        rows = self.get_all(
+        rows: list[tuple[str, Artifact]] = self.get_all(
             f"{API}/projects/{quote(project, safe='')}/artifacts",
             kind="/projects/{project_name_or_id}/artifacts",
             params=_ARTIFACT_FLAGS,
             headers={"X-Is-Resource-Name": "true"},  # a numeric project name is still a name
+            parse=self._project_artifact,
         )
         grouped: dict[str, dict[str, Artifact]] = {}
-        for row in rows:
-            repo = row.get("repository_name") if isinstance(row, dict) else None
-            if not isinstance(repo, str) or not repo:
-                raise HarborProtocolError(
-                    f"instance {self.name}: project artifact lacks field 'repository_name'",
-                    instance=self.name,
-                )
-            art = parse_artifact(row)
+        for repo, art in rows:
             grouped.setdefault(repo, {})[art.digest] = art
         return {repo: tuple(arts.values()) for repo, arts in grouped.items()}
+
+    def _project_artifact(self, row: Any) -> tuple[str, Artifact]:
+        repo = row.get("repository_name") if isinstance(row, dict) else None
+        if not isinstance(repo, str) or not repo:
+            raise HarborProtocolError(
+                f"instance {self.name}: project artifact lacks field 'repository_name'",
+                instance=self.name,
+            )
+        return repo, parse_artifact(row)
 
     def delete_artifact(self, repo_full: str, digest: str) -> None:
         """Delete one artifact by digest (never retried)."""

@@ -277,25 +277,39 @@ class HarborSession:
         kind: str,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
+        parse: Callable[[Any], Any] | None = None,
     ) -> list[Any]:
-        """Fetch every item of a paged list by page number.
+        """Fetch every item of a paged list by page number, each page through ``parse``.
 
         The ``Link`` header is path-only and carries an *unescaped* query, so it is never
-        followed; pages are built from ``page``/``page_size`` and bounded by ``X-Total-Count``.
+        followed; pages are built from ``page``/``page_size``. Once page 1 told the total
+        (``X-Total-Count``) the other pages are fetched concurrently under the instance's
+        bound; rows are parsed page by page so raw JSON of a huge listing is never all held.
         """
-        items: list[Any] = []
-        page = 1
-        while True:
+
+        def fetch(page: int) -> tuple[list[Any], int | None]:
             query = {**(params or {}), "page": page, "page_size": PAGE_SIZE}
             response = self.request("GET", path, kind=kind, params=query, headers=headers)
             batch = self.json(response)
             if not isinstance(batch, list):
                 raise self.protocol_error(response, "expected a JSON array for a list endpoint")
+            return ([parse(row) for row in batch] if parse else batch), _total_count(response)
+
+        items, total = fetch(1)
+        if len(items) < PAGE_SIZE:
+            return items
+        if total is None:  # no count to plan with: walk the pages one by one
+            page = 2
+            while True:
+                batch, _ = fetch(page)
+                items.extend(batch)
+                if len(batch) < PAGE_SIZE:
+                    return items
+                page += 1
+        pages = range(2, -(-total // PAGE_SIZE) + 1)
+        for batch, _ in self.map_concurrent(fetch, pages):
             items.extend(batch)
-            total = _total_count(response)
-            if not batch or len(batch) < PAGE_SIZE or (total is not None and len(items) >= total):
-                return items
-            page += 1
+        return items
 
 
 def _raw_path(request: httpx.Request) -> str:

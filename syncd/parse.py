@@ -7,6 +7,7 @@ a name) missing or of the wrong type raises ``HarborProtocolError`` naming that 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -93,16 +94,31 @@ def parse_artifact(d: Any) -> Artifact:
     a = _obj(d, "artifact")
     digest = _req_str(a, "digest", "artifact")
     what = f"artifact {digest}"
+    # A catalog holds ~10^5 artifacts: intern the few distinct type strings and share the
+    # empty containers instead of keeping a copy per artifact (the benchmark's RSS budget).
     return Artifact(
         digest=digest,
-        tags=frozenset(_names(_list(a, "tags", what), "name", f"{what} tag")),
+        tags=_frozen(_names(_list(a, "tags", what), "name", f"{what} tag")),
         push_time=parse_time(a.get("push_time"), field="push_time"),
-        type=_str(a, "type", default="IMAGE"),
-        media_type=_str(a, "manifest_media_type", default=_DEFAULT_MANIFEST_TYPE),
-        references=tuple(_names(_list(a, "references", what), "child_digest", f"{what} ref")),
-        accessories=tuple(_names(_list(a, "accessories", what), "digest", f"{what} accessory")),
-        labels=frozenset(_names(_list(a, "labels", what), "name", f"{what} label")),
+        type=sys.intern(_str(a, "type", default="IMAGE")),
+        media_type=sys.intern(_str(a, "manifest_media_type", default=_DEFAULT_MANIFEST_TYPE)),
+        references=_tuple(_names(_list(a, "references", what), "child_digest", f"{what} ref")),
+        accessories=_tuple(_names(_list(a, "accessories", what), "digest", f"{what} accessory")),
+        labels=_frozen(_names(_list(a, "labels", what), "name", f"{what} label")),
     )
+
+
+_EMPTY_SET: frozenset[str] = frozenset()
+_EMPTY_TUPLE: tuple[str, ...] = ()
+
+
+def _frozen(items: list[str]) -> frozenset[str]:
+    # Tag and label names repeat across a catalog ("latest", "1.0"): share one copy each.
+    return frozenset(map(sys.intern, items)) if items else _EMPTY_SET
+
+
+def _tuple(items: list[str]) -> tuple[str, ...]:
+    return tuple(items) if items else _EMPTY_TUPLE
 
 
 def parse_repository(d: Any) -> Repository:

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from syncd.sim import admin, api_catalog, api_replication
+from syncd.sim import admin, api_catalog, api_project, api_replication
 from syncd.sim.auth import authenticate
 from syncd.sim.catalog import SimError
 from syncd.sim.dataplane_proxy import serve_v2
@@ -32,6 +32,7 @@ API = "/api/v2.0"
 SAFE_METHODS = {"GET", "HEAD"}
 API_ROUTER = Router()
 API_ROUTER.include(api_catalog.router)
+API_ROUTER.include(api_project.router)
 API_ROUTER.include(api_replication.router)
 
 
@@ -57,6 +58,9 @@ class SimHandler(BaseHTTPRequestHandler):
     """Turns raw HTTP into ``Request`` values and ``Response`` values back into HTTP."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two sends: with Nagle on, the client's delayed ACK stalls every
+    # response by ~40 ms. Harbor (Go net/http) sets TCP_NODELAY too.
+    disable_nagle_algorithm = True
     server: SimServer
 
     def log_message(self, *args: Any) -> None:

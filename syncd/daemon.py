@@ -9,6 +9,7 @@ new one is invalid. A failing pass is logged once and counted; the daemon keeps 
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from syncd import health as health_mod
-from syncd.errors import ConfigError
+from syncd.errors import SyncdError
 from syncd.metrics import Metrics
 from syncd.model import PassResult
 from syncd.observe import probe_health
@@ -77,9 +78,12 @@ class Daemon:
         """One pass; failures are logged once, counted, and never escape."""
         if self.stopping.is_set():
             return
-        with self._focus_lock:
-            focus, self._focus = set(self._focus), set()
         with self._pass_lock:
+            if self.stopping.is_set():  # SIGTERM arrived while waiting for the running pass
+                return
+            # Taken under the pass lock: what arrived while waiting belongs to this pass.
+            with self._focus_lock:
+                focus, self._focus = set(self._focus), set()
             try:
                 result = run_pass(self._runtime.deps, focus=focus)
             except Exception as exc:
@@ -134,13 +138,21 @@ class Daemon:
             self._focus.update(repositories)
         if self.stopping.is_set():
             return
+        # A pending pass has not taken the focus yet (it does so under the pass lock), so it
+        # covers these repositories too. Re-adding it would push it back: a steady stream of
+        # webhooks (one push a second) would then postpone it forever.
+        if self._scheduler.get_job(SOON) is not None:
+            return
         self._scheduler.add_job(
             self.reconcile_job,
             id=SOON,
             trigger="date",
             run_date=self._now() + SOON_DELAY,
             replace_existing=True,
-            max_instances=1,
+            # A webhook during a long pass schedules the next one; with one instance allowed,
+            # APScheduler would skip it while that pass runs and the focus would wait for the
+            # next interval. The second instance waits for the pass lock instead.
+            max_instances=2,
             coalesce=True,
             misfire_grace_time=None,
         )
@@ -173,7 +185,7 @@ class Daemon:
             replace_existing=True,
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=int(rec.misfire_grace_seconds),
+            misfire_grace_time=_grace(rec.misfire_grace_seconds),
             next_run_time=self._now(),
         )
         self._scheduler.add_job(
@@ -183,7 +195,7 @@ class Daemon:
             replace_existing=True,
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=int(self.settings.health.interval_seconds),
+            misfire_grace_time=_grace(self.settings.health.interval_seconds),
         )
 
     def start(self) -> None:
@@ -209,6 +221,11 @@ class Daemon:
         with self._pass_lock:
             self._runtime.close()
         log.info("daemon.stopped")
+
+
+def _grace(seconds: float) -> int:
+    """APScheduler wants a positive whole number of seconds; sub-second settings round up."""
+    return max(1, math.ceil(seconds))
 
 
 def run_daemon(
@@ -249,7 +266,7 @@ def run_daemon(
             hup.clear()
             try:
                 daemon.reload(reload(config_path))
-            except ConfigError as exc:
+            except SyncdError as exc:  # ConfigError, or a state file the new config cannot open
                 log.exception("config.reload_rejected", error=str(exc))
     daemon.stop()
     server.stop()

@@ -81,7 +81,12 @@ def build_runtime(
     # only the first node is observed and acted on, or a policy would be triggered once per node.
     secondary = {n for nodes in clusters.values() for n in sorted(nodes)[1:]}
     clients = {name: c for name, c in every.items() if name not in secondary}
-    store = StateStore.open(settings.state.path)
+    try:
+        store = StateStore.open(settings.state.path)
+    except BaseException:
+        for client in every.values():
+            client.close()
+        raise
     rec = settings.reconcile
     executor = Executor(
         clients=clients,

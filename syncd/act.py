@@ -95,7 +95,9 @@ class Executor:
             return self._delete_tag(client, action)
         if action.kind is ActionKind.RESOLVE_CONFLICT:
             outcome = self._delete_tag(client, action)
-            return outcome if outcome.result != "succeeded" else self._trigger(client, action)
+            if outcome.result != "succeeded":
+                return outcome
+            return self._trigger(self._clients[action.policy_owner or action.instance], action)
         # mypy proves the kinds above exhaustive; a new ActionKind must be handled here.
         raise AssertionError(action.kind)
 

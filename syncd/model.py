@@ -329,7 +329,11 @@ class Action:
     repository: str | None = None
     """For delete/resolve_conflict: the repository on ``instance``."""
     digest: str | None = None
+    """For delete/resolve_conflict: the digest the tag points at on ``instance`` now (the tag
+    is deleted by this digest reference, so a tag that moved since the plan is left alone)."""
     tag: str | None = None
+    policy_owner: str | None = None
+    """For resolve_conflict: the instance owning ``policy_id``, which copies the winner over."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,8 +221,12 @@ def _conflicts(items: list[Drift], ctx: _Inputs, skips: list[Skip]) -> list[_Ran
         if winner is None:
             skips += _report([item], SkipReason.CONFLICT_REPORTED, f"preference {preference!r}")
             continue
-        action = _resolve_action(item, winner_is_source=winner)
-        if ctx.down(action.instance):
+        action = _resolve_action(item, winner_is_source=winner, topology=ctx.topology)
+        if action is None:
+            detail = "no enabled policy replicates the winner onto the losing side"
+            skips += _report([item], SkipReason.CONFLICT_REPORTED, detail)
+            continue
+        if ctx.down(action.instance, action.policy_owner or action.instance):
             skips.append(_skip(SkipReason.ENDPOINT_DOWN, [item], f"{action.instance} not up"))
             continue
         # Dual-master edges report one conflict twice; one resolution is enough.
@@ -247,17 +251,38 @@ def _winner(item: Drift, preference: str, ctx: _Inputs) -> bool | None:
     return source_time > dest_time
 
 
-def _resolve_action(item: Drift, *, winner_is_source: bool) -> Action:
+def _resolve_action(item: Drift, *, winner_is_source: bool, topology: Topology) -> Action | None:
+    """Delete the loser's tag (by its digest), then trigger the winner -> loser policy."""
     edge = item.edge
     if winner_is_source:
-        loser, repo, digest = edge.destination, item.repository, item.source_digest
-        origin = f"{edge.source}:{item.source_repository}"
+        carrier: Edge | None = edge
+        loser, repo, digest = edge.destination, item.repository, item.destination_digest
+        origin = f"{edge.source}:{item.source_repository}@{item.source_digest}"
     else:
-        loser, repo, digest = edge.source, item.source_repository, item.destination_digest
-        origin = f"{edge.destination}:{item.repository}"
-    reason = f"conflict on {edge.name} {item.repository}:{item.tag}; winner {origin}@{digest}"
+        carrier = next(
+            (
+                e
+                for e in topology.edges
+                if (e.source, e.destination) == (edge.destination, edge.source)
+            ),
+            None,
+        )
+        loser, repo, digest = edge.source, item.source_repository, item.source_digest
+        origin = f"{edge.destination}:{item.repository}@{item.destination_digest}"
+    if carrier is None:
+        return None
+    reason = f"conflict on {edge.name} {item.repository}:{item.tag}; winner {origin}"
     return Action(
-        ActionKind.RESOLVE_CONFLICT, loser, None, (edge,), reason, 1, repo, digest, item.tag
+        ActionKind.RESOLVE_CONFLICT,
+        loser,
+        carrier.policy_id,
+        (edge,),
+        reason,
+        1,
+        repo,
+        digest,
+        item.tag,
+        carrier.policy_owner,
     )
 
 

@@ -228,12 +228,14 @@ def test_conflict_newest_push_wins_and_dual_edges_resolve_once():
     )
     (action,) = result.actions
     assert action.kind is ActionKind.RESOLVE_CONFLICT
+    # The loser's tag is deleted by the loser's digest, then a's policy copies the winner over.
     assert (action.instance, action.repository, action.tag, action.digest) == (
         "b",
         "lib/app",
         "v1",
-        "sha256:s",
+        "sha256:d",
     )
+    assert (action.policy_owner, action.policy_id) == ("a", 1)
     assert "winner a:lib/app@sha256:s" in action.reason
 
 
@@ -241,7 +243,17 @@ def test_conflict_named_instance_wins():
     """A named preferred instance wins on edges it is part of."""
     result = plan([conflict(AB)], cfg=PlanSettings(mode="trigger", conflict_preference="b"))
     (action,) = result.actions
-    assert (action.instance, action.digest) == ("a", "sha256:d")
+    # a loses: its tag (at a's digest) goes, then b's policy b->a copies b's digest over.
+    assert (action.instance, action.digest) == ("a", "sha256:s")
+    assert (action.policy_owner, action.policy_id) == ("b", 2)
+
+
+def test_conflict_without_a_policy_back_to_the_loser_is_reported():
+    """A winner on the destination side needs a reverse policy to copy it; without one, report."""
+    cfg = PlanSettings(mode="trigger", conflict_preference="b")
+    result = plan([conflict(AB)], topo=topology(AB), cfg=cfg)
+    assert result.actions == ()
+    assert reasons(result) == ["conflict_reported"]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ costs fewer calls than one listing per repository.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from syncd.sim.api_catalog import ARTIFACT_KEYS, listing, visible_project
@@ -15,12 +16,31 @@ from syncd.sim.serialize import artifact_json
 from syncd.sim.web import Router
 
 if TYPE_CHECKING:
-    from syncd.sim.state import SimArtifact, SimRepo
+    from syncd.sim.state import SimArtifact, SimRepo, SimState
     from syncd.sim.web import Request, Response
 
 __all__ = ["list_project_artifacts", "router"]
 
 router = Router()
+
+# Repository rows are never removed (Harbor keeps them until an explicit repository DELETE,
+# which the simulator does not serve), so an index per project stays valid while the count of
+# repositories is unchanged. Without it every page scanned every repository of the instance.
+_INDEX: weakref.WeakKeyDictionary[SimState, tuple[int, dict[str, list[str]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _repos_of(state: SimState, project: str) -> list[str]:
+    """Names of the repositories of ``project`` (call with ``state.lock`` held)."""
+    cached = _INDEX.get(state)
+    if cached is None or cached[0] != len(state.repos):
+        index: dict[str, list[str]] = {}
+        for name in state.repos:
+            index.setdefault(name.split("/", 1)[0], []).append(name)
+        cached = (len(state.repos), index)
+        _INDEX[state] = cached
+    return cached[1].get(project, [])
 
 
 @router.route("GET", "/projects/{project}/artifacts")
@@ -30,14 +50,13 @@ def list_project_artifacts(req: Request) -> Response:
     with state.lock:
         force = (req.headers.get("X-Is-Resource-Name") or "").lower() == "true"
         project = visible_project(req, req.params["project"], force_name=force)
-        prefix = project.name + "/"
         items: list[SimArtifact] = []
         owner: dict[int, SimRepo] = {}
-        for name, repo in state.repos.items():
-            if name.startswith(prefix):
-                for art in repo.visible():
-                    items.append(art)
-                    owner[art.id] = repo
+        for name in _repos_of(state, project.name):
+            repo = state.repos[name]
+            for art in repo.visible():
+                items.append(art)
+                owner[art.id] = repo
         flags = {
             "with_tag": req.flag("with_tag", default=True),
             "with_label": req.flag("with_label", default=False),

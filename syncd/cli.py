@@ -67,13 +67,17 @@ def _load(path: Path | None) -> Settings:
 
 
 def _pass_command(args: argparse.Namespace, settings: Settings) -> int:
+    from syncd.progress import TtyProgress  # noqa: PLC0415
     from syncd.report import render_json, render_table  # noqa: PLC0415 - keeps --help fast
     from syncd.runtime import build_runtime, utcnow  # noqa: PLC0415
 
     acting = args.command == "reconcile"
     persist = not getattr(args, "no_store", False)
     runtime = build_runtime(
-        settings, dry_run=True if getattr(args, "dry_run", False) else None, persist=persist
+        settings,
+        dry_run=True if getattr(args, "dry_run", False) else None,
+        persist=persist,
+        progress=TtyProgress.for_terminal(),
     )
     try:
         from syncd.reconcile import run_pass  # noqa: PLC0415

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+import structlog
 
 from syncd import health as health_mod
 from syncd.errors import HarborAuthError, HarborError, HarborNotFound
@@ -30,10 +35,12 @@ from syncd.model import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
 
     from syncd.harbor import HarborClient
+
+log = structlog.get_logger("syncd.observe")
 
 __all__ = [
     "InstanceView",
@@ -45,6 +52,9 @@ __all__ = [
 ]
 
 PAGE = 100
+T = TypeVar("T")
+Progress = Callable[[str, int, int], None]
+"""``(instance, listings done, listings planned)``; the CLI draws it on a terminal."""
 # v2.15.2 is the first release whose repository update_time moves on artifact/tag create and
 # delete (api-notes.md, "Repository update_time"); before it only pulls moved it.
 INCREMENTAL_SINCE = (2, 15, 2)
@@ -122,30 +132,54 @@ def _project_cost(all_repos: Sequence[Repository]) -> int:
     return max(1, math.ceil(sum(r.artifact_count for r in all_repos) / PAGE))
 
 
+class _Ticker:
+    """Counts finished listings for a progress callback (``(instance, done, total)``)."""
+
+    def __init__(self, instance: str, total: int, progress: Progress | None) -> None:
+        self.instance, self.total, self._progress = instance, total, progress
+        self._done = 0
+        self._lock = threading.Lock()
+
+    def wrap(self, fn: Callable[[str], T]) -> Callable[[str], T]:
+        def run(item: str) -> T:
+            result = fn(item)
+            if self._progress is not None:
+                with self._lock:
+                    self._done += 1
+                    done = self._done
+                self._progress(self.instance, done, self.total)
+            return result
+
+        return run
+
+
 def _list_changed(
     client: HarborClient,
     *,
     by_project: Mapping[str, list[Repository]],
     changed: Mapping[str, list[Repository]],
+    progress: Progress | None = None,
 ) -> dict[str, tuple[Artifact, ...]]:
     """List artifacts of changed repositories, by project listing where that costs fewer calls."""
     project_jobs = [
         p for p, reps in changed.items() if _project_cost(by_project[p]) < _per_repo_cost(reps)
     ]
     repo_jobs = [r.name for p, reps in changed.items() if p not in project_jobs for r in reps]
+    ticker = _Ticker(client.name, len(project_jobs) + len(repo_jobs), progress)
     listed: dict[str, tuple[Artifact, ...]] = {}
+    lister = ticker.wrap(_project_lister(client))
     for project, per_repo in zip(
-        project_jobs, client.map_concurrent(_project_lister(client), project_jobs), strict=True
+        project_jobs, client.map_concurrent(lister, project_jobs), strict=True
     ):
         if per_repo is None:  # older Harbor without the project-wide listing
             repo_jobs.extend(r.name for r in changed[project])
+            ticker.total += len(changed[project])
             continue
         wanted = {r.name for r in changed[project]}
         listed.update({name: arts for name, arts in per_repo.items() if name in wanted})
         listed.update({name: () for name in wanted if name not in per_repo})
-    listed.update(
-        zip(repo_jobs, client.map_concurrent(client.list_artifacts, repo_jobs), strict=True)
-    )
+    arts = client.map_concurrent(ticker.wrap(client.list_artifacts), repo_jobs)
+    listed.update(zip(repo_jobs, arts, strict=True))
     return listed
 
 
@@ -169,6 +203,7 @@ def snapshot(
     now: datetime,
     incremental: bool,
     focus: Iterable[str] = (),
+    progress: Progress | None = None,
 ) -> tuple[Catalog, int]:
     """Take a catalog of one instance; re-list only changed repositories when ``incremental``.
 
@@ -184,7 +219,7 @@ def snapshot(
         by_project[repo.project].append(repo)
         if repo.artifact_count > 0 and (_changed(repo, base) or repo.name in forced):
             changed[repo.project].append(repo)
-    listed = _list_changed(client, by_project=by_project, changed=changed)
+    listed = _list_changed(client, by_project=by_project, changed=changed, progress=progress)
     result: dict[str, Repository] = {}
     for repo in repos:
         if repo.name in listed:
@@ -210,6 +245,7 @@ def _observe_one(
     now: datetime,
     focus: Iterable[str],
     force_incremental: bool,
+    progress: Progress | None,
 ) -> InstanceView:
     health = probe_health(client, now=now)
     if health.state is HealthState.DOWN:
@@ -218,8 +254,25 @@ def _observe_one(
         client.probe_auth()
         version = str(client.systeminfo().get("harbor_version") or "")
         incremental = force_incremental or supports_incremental(version)
+        started, calls = time.monotonic(), client.request_count
         catalog, relisted = snapshot(
-            client, previous=previous, scope=scope, now=now, incremental=incremental, focus=focus
+            client,
+            previous=previous,
+            scope=scope,
+            now=now,
+            incremental=incremental,
+            focus=focus,
+            progress=progress,
+        )
+        log.info(
+            "observe.snapshot_taken",
+            instance=client.name,
+            repositories=len(catalog.repositories),
+            artifacts=sum(len(r.artifacts) for r in catalog.repositories.values()),
+            relisted=relisted,
+            incremental=incremental and previous is not None,
+            api_calls=client.request_count - calls,
+            seconds=round(time.monotonic() - started, 3),
         )
         policies = tuple(client.list_policies(owner=client.name))
         registries = tuple(client.list_registries())
@@ -249,6 +302,7 @@ def observe_all(
     now: datetime,
     focus: Iterable[str] = (),
     force_incremental: bool = False,
+    progress: Progress | None = None,
 ) -> dict[str, InstanceView]:
     """Observe every instance in parallel (per-instance concurrency is the client's)."""
     focus = tuple(focus)
@@ -262,6 +316,7 @@ def observe_all(
                 now=now,
                 focus=focus,
                 force_incremental=force_incremental,
+                progress=progress,
             )
             for name, client in clients.items()
         }

@@ -71,6 +71,8 @@ class Deps:
     clusters: Mapping[str, Mapping[str, HarborClient]] = field(default_factory=dict)
     """Shared-storage clusters: name -> every node's client (the first node is in ``clients``)."""
     parity_sample: int = 20
+    progress: observe.Progress | None = None
+    """Listing progress for a terminal (the CLI sets it when stderr is a TTY)."""
 
 
 @dataclass
@@ -99,6 +101,7 @@ def _observe(
         now=now,
         focus=focus,
         force_incremental=force_incremental,
+        progress=deps.progress,
     )
     topology = derive_topology(
         policies={n: v.policies for n, v in views.items()},

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from syncd.act import ActSettings, Executor
 from syncd.harbor import HarborClient, RequestRecord
-from syncd.observe import Scope
+from syncd.observe import Progress, Scope
 from syncd.plan import PlanSettings
 from syncd.reconcile import Deps
 from syncd.store import StateStore
@@ -70,6 +70,7 @@ def build_runtime(
     persist: bool = True,
     on_request: Callable[[RequestRecord], None] | None = None,
     now: Callable[[], datetime] = utcnow,
+    progress: Progress | None = None,
 ) -> Runtime:
     """Build clients, store, executor and pass dependencies from settings."""
     every = {
@@ -114,6 +115,7 @@ def build_runtime(
         instance_urls={name: inst.url for name, inst in settings.instances.items()},
         clusters=clusters,
         parity_sample=settings.parity.sample_size,
+        progress=progress,
     )
     return Runtime(settings=settings, clients=every, store=store, deps=deps)
 

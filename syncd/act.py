@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import structlog
 
@@ -40,6 +40,18 @@ class ActSettings:
     execution_timeout: float = 1800.0
     poll_interval: float = 5.0
     stop_hung: bool = False
+
+
+class _AuditFields(TypedDict):
+    pass_id: str
+    kind: str
+    instance: str
+    policy_id: int | None
+    edge: str | None
+    reason: str
+    result: str
+    detail: str
+    execution_id: int | None
 
 
 class Executor:
@@ -211,32 +223,21 @@ class Executor:
         return Outcome(action=action, result="succeeded", detail=f"tag {action.tag} deleted")
 
     def _audit(self, outcome: Outcome, *, pass_id: str) -> None:
+        """One audit row and one log event per action, with the same fields."""
         action = outcome.action
-        edge = ",".join(e.name for e in action.edges) or None
-        self._store.audit(
-            pass_id=pass_id,
-            at=self._now(),
-            kind=action.kind.value,
-            instance=action.instance,
-            policy_id=action.policy_id,
-            edge=edge,
-            reason=action.reason,
-            result=outcome.result,
-            detail=outcome.detail,
-            execution_id=outcome.execution_id,
-        )
-        log.info(
-            "act.action_finished",
-            pass_id=pass_id,
-            kind=action.kind.value,
-            instance=action.instance,
-            policy_id=action.policy_id,
-            edge=edge,
-            reason=action.reason,
-            result=outcome.result,
-            detail=outcome.detail,
-            execution_id=outcome.execution_id,
-        )
+        fields: _AuditFields = {
+            "pass_id": pass_id,
+            "kind": action.kind.value,
+            "instance": action.instance,
+            "policy_id": action.policy_id,
+            "edge": ",".join(e.name for e in action.edges) or None,
+            "reason": action.reason,
+            "result": outcome.result,
+            "detail": outcome.detail,
+            "execution_id": outcome.execution_id,
+        }
+        self._store.audit(at=self._now(), **fields)
+        log.info("act.action_finished", **fields)
 
 
 def summarize(outcomes: Sequence[Outcome]) -> dict[str, int]:

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
     from datetime import datetime
 
-__all__ = ["PlanSettings", "PolicyHistory", "make_plan", "next_history"]
+__all__ = ["PlanSettings", "PolicyHistory", "make_plan", "next_history", "policy_key"]
 
 PolicyKey = tuple[str, int]
 _ALIVE = frozenset({HealthState.UP, HealthState.DEGRADED})
@@ -102,7 +102,8 @@ def make_plan(
     by_class = _bucket(drift)
     ranked += _triggers(by_class[DriftClass.STALE] + by_class[DriftClass.MISSING], ctx, skips)
     ranked += _enables(ctx, skips)
-    ranked += _conflicts(by_class[DriftClass.CONFLICT], ctx, skips)
+    taken = {policy_key(action) for _, action in ranked}
+    ranked += _conflicts(by_class[DriftClass.CONFLICT], ctx, skips, taken=taken)
     actions = _cap(ranked, settings.max_actions_per_pass, SkipReason.CAP_REACHED, skips)
     deletes = _deletions(by_class[DriftClass.DELETED_UNPROPAGATED], ctx, skips)
     actions += _cap(deletes, settings.max_deletions_per_pass, SkipReason.CAP_REACHED, skips)
@@ -213,7 +214,19 @@ def _enables(ctx: _Inputs, skips: list[Skip]) -> list[_Ranked]:
 # --------------------------------------------------------------------------- conflicts
 
 
-def _conflicts(items: list[Drift], ctx: _Inputs, skips: list[Skip]) -> list[_Ranked]:
+def policy_key(action: Action) -> PolicyKey:
+    """Return the policy an action starts (a resolve triggers the carrier's owner)."""
+    return (action.policy_owner or action.instance, action.policy_id or 0)
+
+
+def _conflicts(
+    items: list[Drift], ctx: _Inputs, skips: list[Skip], *, taken: set[PolicyKey]
+) -> list[_Ranked]:
+    """Resolve conflicts by preference; at most one execution per policy per pass.
+
+    ``taken`` holds the policies other actions already start; a conflict whose carrier policy
+    is taken (or running, backing off, or has a down end) waits for a later pass.
+    """
     preference = ctx.settings.conflict_preference
     ranked: dict[tuple[str, str, str], _Ranked] = {}
     for item in items:
@@ -226,12 +239,19 @@ def _conflicts(items: list[Drift], ctx: _Inputs, skips: list[Skip]) -> list[_Ran
             detail = "no enabled policy replicates the winner onto the losing side"
             skips += _report([item], SkipReason.CONFLICT_REPORTED, detail)
             continue
-        if ctx.down(action.instance, action.policy_owner or action.instance):
-            skips.append(_skip(SkipReason.ENDPOINT_DOWN, [item], f"{action.instance} not up"))
-            continue
         # Dual-master edges report one conflict twice; one resolution is enough.
         ident = (action.instance, action.repository or "", action.tag or "")
-        ranked.setdefault(ident, (_rank(2, [item], ctx), action))
+        if ident in ranked:
+            continue
+        key = policy_key(action)
+        if (blocker := _trigger_blocker(key, [item], ctx)) is not None:
+            skips.append(_skip(blocker[0], [item], blocker[1]))
+        elif key in taken:
+            detail = f"policy {key[1]} on {key[0]} already runs this pass; resolved next pass"
+            skips.append(_skip(SkipReason.CONFLICT_REPORTED, [item], detail))
+        else:
+            taken.add(key)
+            ranked[ident] = (_rank(2, [item], ctx), action)
     return list(ranked.values())
 
 

@@ -228,8 +228,10 @@ def _repair(
             running={(v.name, e.policy_id) for v in rnd.views.values() for e in v.running},
             health=_health(rnd.views),
             history=history,
-            settings=deps.plan_settings,
+            # The caps are per pass, not per round: later rounds get what is left.
+            settings=_remaining(deps.plan_settings, outcomes),
             now=deps.now(),
+            push_times=_push_times(rnd.views),
         )
         plans.append(plan)
         if not plan.actions:
@@ -249,6 +251,29 @@ def _repair(
         if not any(o.result == "succeeded" for o in done):
             break
     return rnd, plans, outcomes
+
+
+def _remaining(settings: PlanSettings, done: Iterable[Outcome]) -> PlanSettings:
+    """Return the plan settings with this pass's earlier actions taken off the caps."""
+    kinds = [o.action.kind for o in done]
+    deletes = sum(1 for k in kinds if k is ActionKind.DELETE)
+    return replace(
+        settings,
+        max_actions_per_pass=max(settings.max_actions_per_pass - (len(kinds) - deletes), 0),
+        max_deletions_per_pass=max(settings.max_deletions_per_pass - deletes, 0),
+    )
+
+
+def _push_times(views: Mapping[str, observe.InstanceView]) -> dict[tuple[str, str, str], datetime]:
+    """``(instance, repository, digest) -> push_time`` for the ``newest`` conflict preference."""
+    return {
+        (name, repo.name, art.digest): art.push_time
+        for name, view in views.items()
+        if view.catalog is not None
+        for repo in view.catalog.repositories.values()
+        for art in repo.artifacts
+        if art.push_time is not None
+    }
 
 
 def _run_locked(

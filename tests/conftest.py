@@ -6,10 +6,18 @@ which is what lets every test folder ``import harbor_spec``.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import pytest
 import stamina
+from hypothesis import settings
+
+# CI runs are derandomized: a property failure there is reproducible, never a coin toss. Local
+# runs keep exploring new examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -298,7 +298,11 @@ def delete_tag(req: Request) -> Response:
     require_login(req.principal)
     with req.inst.state.lock:
         repo = _repo(req)
-        req.inst.catalog.resolve(repo.name, req.params["ref"])
+        art = req.inst.catalog.resolve(repo.name, req.params["ref"])
+        if req.params["tag"] not in art.tags:
+            # Harbor looks the tag up under the referenced artifact: a tag that now points at
+            # another artifact is "not found" there, and nothing is deleted.
+            raise SimError(404, "NOT_FOUND", f"tag {req.params['tag']} not found on {art.digest}")
         events = req.inst.catalog.delete_tag(repo.name, req.params["tag"])
     req.inst.engine.on_events(events)
     return Response(200)

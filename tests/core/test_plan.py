@@ -20,7 +20,7 @@ from syncd.model import (
     SkipReason,
     Topology,
 )
-from syncd.plan import PlanSettings, PolicyHistory, make_plan, next_history
+from syncd.plan import PlanSettings, PolicyHistory, make_plan, next_history, policy_key
 
 UP, DOWN, DEGRADED = HealthState.UP, HealthState.DOWN, HealthState.DEGRADED
 AB = Edge("a", "b", "a", 1)
@@ -400,15 +400,17 @@ def test_plan_invariants(scenario):
     result = prop_plan(scenario)
     alive = {name for name, state in health.items() if state is not DOWN}
     policy_actions = [a for a in result.actions if a.policy_id is not None]
+    started = [policy_key(a) for a in policy_actions]
     non_delete = [a for a in result.actions if a.kind is not ActionKind.DELETE]
     assert len(non_delete) <= cfg.max_actions_per_pass
     assert len(result.actions) - len(non_delete) <= cfg.max_deletions_per_pass
-    assert len({(a.instance, a.policy_id) for a in policy_actions}) == len(policy_actions)
+    assert len(set(started)) == len(started)
     for action in result.actions:
         assert action.instance in alive
         assert all({e.source, e.destination} <= alive for e in action.edges if action.policy_id)
-        assert (action.instance, action.policy_id) not in running
-        assert (action.instance, action.policy_id) not in backoff
+        if action.policy_id is not None:
+            assert policy_key(action) not in running
+            assert policy_key(action) not in backoff
     if not cfg.propagate_deletions:
         assert ActionKind.DELETE not in {a.kind for a in result.actions}
     if cfg.mode == "observe":

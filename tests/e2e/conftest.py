@@ -2,7 +2,8 @@
 
 Every simulator a test starts is checked at teardown: no handler crashed, every request syncd
 sent conforms to Harbor's spec (method, path template, query parameters), no DELETE was ever
-sent, and every PUT only toggled a policy or stopped an execution.
+sent (tests requesting ``allow_tag_deletes``: only tag deletions by digest), and every PUT only
+toggled a policy or stopped an execution.
 """
 
 from __future__ import annotations
@@ -45,14 +46,20 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def cluster() -> Iterator[SimCluster]:
+def allow_tag_deletes() -> None:
+    """Opt-in for tests that enable deletions: the teardown then accepts tag DELETEs by digest."""
+
+
+@pytest.fixture
+def cluster(request: pytest.FixtureRequest) -> Iterator[SimCluster]:
     """Provide an empty cluster; at teardown no handler crashed and every request met the spec."""
+    tag_deletes = "allow_tag_deletes" in request.fixturenames
     with SimCluster() as c:
         yield c
         for inst in c.instances.values():
             assert inst.errors == []
             assert_spec_conformant(inst)
-            assert_never_destructive(inst)
+            assert_never_destructive(inst, tag_deletes=tag_deletes)
 
 
 @pytest.fixture

@@ -211,15 +211,33 @@ def assert_spec_conformant(*instances: SimInstance) -> int:
     return checked
 
 
-def assert_never_destructive(inst: SimInstance) -> None:
-    """No DELETE ever; a PUT only toggles a policy or stops an execution (no tag overwrites)."""
+def assert_never_destructive(inst: SimInstance, *, tag_deletes: bool = False) -> None:
+    """No DELETE (or, with ``tag_deletes``, only tag deletions by digest); PUTs only toggle/stop."""
     for method, raw_path, _status in list(inst.request_log):
         path = raw_path.split("?")[0]
+        if method == "DELETE" and tag_deletes:
+            assert is_tag_delete_by_digest(path), path
+            continue
         assert method != "DELETE", path
         if method == "PUT":
             parent, _, ident = path.rpartition("/")
             assert parent in {POLICIES.rstrip("/"), EXECUTIONS}, path
             assert ident.isdigit(), path
+
+
+def tag_delete_path(repository: str, *, digest: str, tag: str) -> str:
+    """Return the API path that deletes ``tag`` of the artifact ``digest`` (flat repo names)."""
+    project, _, rest = repository.partition("/")
+    return f"/api/v2.0/projects/{project}/repositories/{rest}/artifacts/{digest}/tags/{tag}"
+
+
+def is_tag_delete_by_digest(path: str) -> bool:
+    """Whether ``path`` deletes one tag of an artifact referenced by its digest."""
+    head, sep, _tag = path.rpartition("/tags/")
+    _repo, marker, reference = head.rpartition("/artifacts/")
+    return bool(sep and marker and head.startswith("/api/v2.0/projects/")) and (
+        reference.startswith("sha256:")
+    )
 
 
 # --------------------------------------------------------------------------- scenarios

@@ -16,10 +16,18 @@ from syncd.topology import destination_scope, expected_on_destination, map_repos
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import datetime
 
     from syncd.model import Catalog, Drift, Edge, Policy, TagKey, Topology
 
-__all__ = ["EdgeAssessment", "assess_edge", "assess_edges", "edge_key", "store_key"]
+__all__ = [
+    "EdgeAssessment",
+    "assess_edge",
+    "assess_edges",
+    "edge_key",
+    "push_times",
+    "store_key",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +100,15 @@ def assess_edges(
         )
         for edge in topology.edges
     )
+
+
+def push_times(catalogs: Mapping[str, Catalog | None]) -> dict[tuple[str, str, str], datetime]:
+    """``(instance, repository, digest) -> push_time`` for the ``newest`` conflict preference."""
+    return {
+        (name, repo.name, art.digest): art.push_time
+        for name, catalog in catalogs.items()
+        if catalog is not None
+        for repo in catalog.repositories.values()
+        for art in repo.artifacts
+        if art.push_time is not None
+    }

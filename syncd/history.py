@@ -16,7 +16,15 @@ from syncd.model import Drift, DriftClass
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-__all__ = ["PolicyHistory", "from_record", "next_history", "settle", "to_record"]
+__all__ = [
+    "PolicyHistory",
+    "from_record",
+    "label_non_converging",
+    "next_history",
+    "policy_drift",
+    "settle",
+    "to_record",
+]
 
 PolicyKey = tuple[str, int]
 _REPAIRABLE = frozenset({DriftClass.MISSING, DriftClass.STALE, DriftClass.NON_CONVERGING})
@@ -103,3 +111,27 @@ def from_record(data: Mapping[str, Any]) -> PolicyHistory:
     """Rebuild a record from the store's dict (datetimes already decoded); unknown keys dropped."""
     names = {f.name for f in fields(PolicyHistory)}
     return PolicyHistory(**{k: v for k, v in data.items() if k in names})
+
+
+def label_non_converging(
+    drift: Iterable[Drift], history: Mapping[PolicyKey, PolicyHistory]
+) -> tuple[Drift, ...]:
+    """Relabel repairable drift of policies marked non-converging as NON_CONVERGING."""
+
+    def label(d: Drift) -> Drift:
+        record = history.get((d.edge.policy_owner, d.edge.policy_id))
+        if record and record.non_converging_since and d.drift_class in _REPAIRABLE:
+            return replace(d, drift_class=DriftClass.NON_CONVERGING)
+        return d
+
+    return tuple(label(d) for d in drift)
+
+
+def policy_drift(drift: Iterable[Drift], owner: str, policy_id: int) -> int:
+    """Count the repairable drift on the edges of one policy."""
+    return sum(
+        1
+        for d in drift
+        if (d.edge.policy_owner, d.edge.policy_id) == (owner, policy_id)
+        and d.drift_class in _REPAIRABLE
+    )

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from syncd.errors import HarborError
+from syncd.model import ParityReport
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -31,7 +32,13 @@ if TYPE_CHECKING:
     from syncd.harbor import HarborClient
     from syncd.model import Artifact, Catalog
 
-__all__ = ["ParityResult", "probe_cluster", "probe_targets", "sample_artifacts"]
+__all__ = [
+    "ParityResult",
+    "parity_reports",
+    "probe_cluster",
+    "probe_targets",
+    "sample_artifacts",
+]
 
 log = structlog.get_logger("syncd.parity")
 
@@ -133,3 +140,32 @@ def _head(client: HarborClient, target: Target) -> bool | str:
         return client.head_manifest(repo, digest)
     except HarborError as exc:
         return str(exc)
+
+
+def parity_reports(
+    clusters: Mapping[str, Mapping[str, HarborClient]],
+    catalogs: Mapping[str, Catalog | None],
+    *,
+    sample_size: int,
+    seed: int | str,
+) -> tuple[ParityReport, ...]:
+    """Probe each cluster from the catalog of its first observed node; one report per node."""
+    reports: list[ParityReport] = []
+    for cluster, nodes in sorted(clusters.items()):
+        catalog = next((catalogs[n] for n in sorted(nodes) if catalogs.get(n)), None)
+        if catalog is None or sample_size <= 0:
+            continue
+        result = probe_cluster(
+            cluster=cluster, nodes=nodes, catalog=catalog, sample_size=sample_size, seed=seed
+        )
+        reports.extend(
+            ParityReport(
+                cluster=cluster,
+                instance=node,
+                checked=result.checked.get(node, 0),
+                missing=tuple(result.missing.get(node, ())),
+                error=result.errors.get(node, ""),
+            )
+            for node in sorted(nodes)
+        )
+    return tuple(reports)

@@ -24,7 +24,7 @@ and is re-exported here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from syncd.history import PolicyHistory, next_history
@@ -46,7 +46,9 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
     from datetime import datetime
 
-__all__ = ["PlanSettings", "PolicyHistory", "make_plan", "next_history", "policy_key"]
+    from syncd.model import Outcome
+
+__all__ = ["PlanSettings", "PolicyHistory", "make_plan", "next_history", "policy_key", "remaining"]
 
 PolicyKey = tuple[str, int]
 _ALIVE = frozenset({HealthState.UP, HealthState.DEGRADED})
@@ -380,3 +382,14 @@ def _report(items: Iterable[Drift], reason: SkipReason, detail: str) -> list[Ski
         more = f" (+{len(group) - 3} more)" if len(group) > 3 else ""  # noqa: PLR2004
         skips.append(_skip(reason, group, f"{detail}: {examples}{more}"))
     return skips
+
+
+def remaining(settings: PlanSettings, done: Iterable[Outcome]) -> PlanSettings:
+    """Return the settings with this pass's earlier actions taken off the per-pass caps."""
+    kinds = [o.action.kind for o in done]
+    deletes = sum(1 for k in kinds if k is ActionKind.DELETE)
+    return replace(
+        settings,
+        max_actions_per_pass=max(settings.max_actions_per_pass - (len(kinds) - deletes), 0),
+        max_deletions_per_pass=max(settings.max_deletions_per_pass - deletes, 0),
+    )

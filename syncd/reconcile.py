@@ -9,7 +9,7 @@ Level-triggered: nothing is remembered about events, and the next pass is the re
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -17,14 +17,21 @@ import structlog
 
 from syncd import assess, observe
 from syncd.diff import carry_first_seen, drift_key
-from syncd.history import PolicyHistory, from_record, next_history, settle, to_record
+from syncd.history import (
+    PolicyHistory,
+    from_record,
+    label_non_converging,
+    next_history,
+    policy_drift,
+    settle,
+    to_record,
+)
 from syncd.lock import pass_lock
 from syncd.model import (
     Action,
     ActionKind,
     Catalog,
     Drift,
-    DriftClass,
     HealthState,
     InstanceHealth,
     Outcome,
@@ -34,8 +41,8 @@ from syncd.model import (
     Skip,
     Topology,
 )
-from syncd.parity import probe_cluster
-from syncd.plan import PlanSettings, make_plan
+from syncd.parity import parity_reports
+from syncd.plan import PlanSettings, make_plan, remaining
 from syncd.store import StateStore, history_from_json
 from syncd.toggle import restore_pending
 from syncd.topology import derive_topology
@@ -49,7 +56,6 @@ if TYPE_CHECKING:
 __all__ = ["Deps", "run_pass"]
 
 log = structlog.get_logger("syncd.reconcile")
-ACTIONABLE = frozenset({DriftClass.MISSING, DriftClass.STALE, DriftClass.NON_CONVERGING})
 
 
 @dataclass(frozen=True)
@@ -116,27 +122,6 @@ def _observe(
     return _Round(views=views, topology=topology, edges=edges)
 
 
-def _label_non_converging(
-    drift: Iterable[Drift], history: Mapping[tuple[str, int], PolicyHistory]
-) -> tuple[Drift, ...]:
-    def label(d: Drift) -> Drift:
-        record = history.get((d.edge.policy_owner, d.edge.policy_id))
-        if record and record.non_converging_since and d.drift_class in ACTIONABLE:
-            return replace(d, drift_class=DriftClass.NON_CONVERGING)
-        return d
-
-    return tuple(label(d) for d in drift)
-
-
-def _policy_drift(drift: Iterable[Drift], owner: str, policy_id: int) -> int:
-    return sum(
-        1
-        for d in drift
-        if (d.edge.policy_owner, d.edge.policy_id) == (owner, policy_id)
-        and d.drift_class in ACTIONABLE
-    )
-
-
 def _update_history(
     deps: Deps,
     history: dict[tuple[str, int], PolicyHistory],
@@ -154,8 +139,8 @@ def _update_history(
             previous=history.get(key),
             policy=key,
             execution_result=outcome.result,
-            drift_before=_policy_drift(before, *key),
-            drift_after=_policy_drift(after, *key),
+            drift_before=policy_drift(before, *key),
+            drift_after=policy_drift(after, *key),
             now=deps.now(),
             base_backoff=deps.base_backoff,
         )
@@ -165,7 +150,7 @@ def _update_history(
                 "plan.non_converging",
                 instance=action.instance,
                 policy_id=action.policy_id,
-                drift=_policy_drift(after, *key),
+                drift=policy_drift(after, *key),
                 backoff_until=record.backoff_until.isoformat() if record.backoff_until else None,
             )
 
@@ -223,15 +208,15 @@ def _repair(
     outcomes: list[Outcome] = []
     for _ in range(deps.max_rounds):
         plan = make_plan(
-            drift=_label_non_converging(rnd.drift, history),
+            drift=label_non_converging(rnd.drift, history),
             topology=rnd.topology,
             running={(v.name, e.policy_id) for v in rnd.views.values() for e in v.running},
             health=_health(rnd.views),
             history=history,
             # The caps are per pass, not per round: later rounds get what is left.
-            settings=_remaining(deps.plan_settings, outcomes),
+            settings=remaining(deps.plan_settings, outcomes),
             now=deps.now(),
-            push_times=_push_times(rnd.views),
+            push_times=assess.push_times({n: v.catalog for n, v in rnd.views.items()}),
         )
         plans.append(plan)
         if not plan.actions:
@@ -253,29 +238,6 @@ def _repair(
     return rnd, plans, outcomes
 
 
-def _remaining(settings: PlanSettings, done: Iterable[Outcome]) -> PlanSettings:
-    """Return the plan settings with this pass's earlier actions taken off the caps."""
-    kinds = [o.action.kind for o in done]
-    deletes = sum(1 for k in kinds if k is ActionKind.DELETE)
-    return replace(
-        settings,
-        max_actions_per_pass=max(settings.max_actions_per_pass - (len(kinds) - deletes), 0),
-        max_deletions_per_pass=max(settings.max_deletions_per_pass - deletes, 0),
-    )
-
-
-def _push_times(views: Mapping[str, observe.InstanceView]) -> dict[tuple[str, str, str], datetime]:
-    """``(instance, repository, digest) -> push_time`` for the ``newest`` conflict preference."""
-    return {
-        (name, repo.name, art.digest): art.push_time
-        for name, view in views.items()
-        if view.catalog is not None
-        for repo in view.catalog.repositories.values()
-        for art in repo.artifacts
-        if art.push_time is not None
-    }
-
-
 def _run_locked(
     deps: Deps, *, act: bool, focus: Iterable[str], pass_id: str, started: datetime
 ) -> PassResult:
@@ -285,7 +247,12 @@ def _run_locked(
     previous = {name: deps.store.load_catalog(name) for name in deps.clients}
     rnd = _observe(deps, previous=previous, focus=focus)
     _record_health(deps, (v.health for v in rnd.views.values()))
-    parity = _parity(deps, rnd, seed=pass_id)
+    parity = parity_reports(
+        deps.clusters,
+        {n: v.catalog for n, v in rnd.views.items()},
+        sample_size=deps.parity_sample,
+        seed=pass_id,
+    )
     history = _load_history(deps)
     plans: list[Plan] = []
     outcomes: list[Outcome] = []
@@ -295,7 +262,7 @@ def _run_locked(
     history = settle(history, rnd.drift)
     first_seen = deps.store.load_first_seen()
     seen = {drift_key(d): first_seen.get(assess.store_key(drift_key(d))) for d in rnd.drift}
-    drift = _label_non_converging(
+    drift = label_non_converging(
         carry_first_seen(rnd.drift, {k: v for k, v in seen.items() if v}, now), history
     )
     if deps.persist:
@@ -318,33 +285,6 @@ def _run_locked(
             pass_id, started_at=started, finished_at=result.finished_at, outcome=result.outcome
         )
     return result
-
-
-def _parity(deps: Deps, rnd: _Round, *, seed: str) -> tuple[ParityReport, ...]:
-    """Probe each shared-storage cluster from its first node's catalog."""
-    reports: list[ParityReport] = []
-    for cluster, nodes in sorted(deps.clusters.items()):
-        view = next((rnd.views[n] for n in nodes if n in rnd.views), None)
-        if view is None or view.catalog is None or deps.parity_sample <= 0:
-            continue
-        result = probe_cluster(
-            cluster=cluster,
-            nodes=nodes,
-            catalog=view.catalog,
-            sample_size=deps.parity_sample,
-            seed=seed,
-        )
-        reports.extend(
-            ParityReport(
-                cluster=cluster,
-                instance=node,
-                checked=result.checked.get(node, 0),
-                missing=tuple(result.missing.get(node, ())),
-                error=result.errors.get(node, ""),
-            )
-            for node in sorted(nodes)
-        )
-    return tuple(reports)
 
 
 def _merge_plans(plans: Iterable[Plan]) -> Plan:

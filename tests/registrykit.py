@@ -1,4 +1,4 @@
-"""Helpers for the data-plane tests: skip marker, skopeo, polling, /v2/ and API clients."""
+"""Registry helpers shared by data-plane tests: skip marker, skopeo pushes, /v2/ and API reads."""
 
 from __future__ import annotations
 

@@ -31,6 +31,8 @@ from syncd.sim.catalog import INDEX_TYPES, SimError
 from syncd.sim.dataplane_stream import PLANE_HEADER, has_body, relay, request_body, upstream
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from syncd.sim.instance import SimInstance
     from syncd.sim.server import SimHandler
     from syncd.sim.state import SimArtifact
@@ -100,9 +102,8 @@ def _serve(handler: SimHandler, inst: SimInstance, call: _Call) -> int:
     registry.start()  # lazily, on the first /v2/ request (a no-op once running)
     if call.kind == "manifests" and call.method == "PUT":
         return _put_manifest(handler, inst, registry.url, call)
-    status = _proxy(handler, inst, registry.url, synthetic=known)
-    if call.kind == "manifests" and call.method == "GET" and status == HTTPStatus.OK:
-        _record_pull(inst, call)
+    on_ok = _record_pull if call.kind == "manifests" and call.method == "GET" else None
+    status = _proxy(handler, inst, registry.url, synthetic=known, before_ok=on_ok, call=call)
     if call.kind == "manifests" and call.method == "DELETE" and status == HTTPStatus.ACCEPTED:
         _record_delete(inst, call)
     return status
@@ -175,7 +176,13 @@ def _error(
 
 
 def _proxy(
-    handler: SimHandler, inst: SimInstance, base: str, *, synthetic: SimArtifact | None
+    handler: SimHandler,
+    inst: SimInstance,
+    base: str,
+    *,
+    synthetic: SimArtifact | None,
+    before_ok: Callable[[SimInstance, _Call], None] | None = None,
+    call: _Call | None = None,
 ) -> int:
     body, framing = request_body(handler)
     conn, resp = upstream(handler, base, body, framing)
@@ -184,6 +191,10 @@ def _proxy(
             fallback = synthetic or _blob_known(inst, handler)
             if fallback is not None:
                 return _synthetic(handler, fallback)
+        if before_ok is not None and call is not None and resp.status == HTTPStatus.OK:
+            # Recorded before the response goes out, as Harbor's pull event is: a client that
+            # reads pull_count right after its GET must see it counted.
+            before_ok(inst, call)
         relay(handler, inst, base, resp)
         return resp.status
     finally:

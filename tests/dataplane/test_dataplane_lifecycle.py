@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import httpx
 import psutil
 import pytest
-from dataplane_support import AUTH, head, requires_registry, skopeo_push
+from registrykit import AUTH, head, requires_registry, skopeo_push
 
 from syncd.sim import SimCluster, SimInstance, dataplane
 

@@ -6,9 +6,9 @@ import hashlib
 from typing import TYPE_CHECKING
 
 import httpx
-import oci_layout
+import ocikit
 import pytest
-from dataplane_support import (
+from registrykit import (
     AUTH,
     api_artifacts,
     get_manifest,
@@ -43,7 +43,7 @@ def test_pushed_artifact_is_listed_with_skopeos_digest(pushed, image):
     [art] = api_artifacts(inst, "library/app")
     assert art["digest"] == digest
     assert [t["name"] for t in art["tags"]] == ["v1"]
-    assert art["manifest_media_type"] == oci_layout.MANIFEST
+    assert art["manifest_media_type"] == ocikit.MANIFEST
 
 
 def test_head_reports_the_digest_without_counting_a_pull(pushed):

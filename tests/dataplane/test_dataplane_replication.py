@@ -6,9 +6,9 @@ import hashlib
 from typing import TYPE_CHECKING
 
 import httpx
-import oci_layout
+import ocikit
 import pytest
-from dataplane_support import (
+from registrykit import (
     AUTH,
     get_manifest,
     head,
@@ -101,7 +101,7 @@ def test_multi_arch_index_replicates_with_children(trio, index):
     assert skopeo_push(layout, "multi", a, "library/app:multi", all_=True) == digest
     wait_for(lambda: b.state.tag_map().get(("library/app", "multi")) == digest)
     art = b.state.repos["library/app"].artifacts[digest]
-    assert art.media_type == oci_layout.INDEX
+    assert art.media_type == ocikit.INDEX
     assert art.references == children
     for ref in (digest, *children):
         assert _digest_of(get_manifest(b, "library/app", ref)) == ref

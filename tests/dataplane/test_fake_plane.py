@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from dataplane_support import AUTH, head
+from registrykit import AUTH, head
 
 from syncd.sim import SimInstance
 

@@ -60,6 +60,19 @@ def _wait_replicated(inst: SimInstance, repo: str, tag: str, *, timeout: float =
     return False
 
 
+def _wait_events_failed(inst: SimInstance, *, count: int, timeout: float = 10.0) -> int:
+    """Wait until ``count`` event-based executions on ``inst`` have failed; return how many."""
+    deadline = time.monotonic() + timeout
+    failed = 0
+    while time.monotonic() < deadline:
+        events = [e.id for e in inst.state.executions.values() if e.trigger == "event_based"]
+        failed = sum(1 for i in events if inst.execution_status(i) == "Failed")
+        if failed >= count:
+            break
+        time.sleep(0.02)
+    return failed
+
+
 def _settings(a: SimInstance, b: SimInstance, workdir: Path) -> Settings:
     config = {
         "instances": {
@@ -102,9 +115,11 @@ def _story(out: TextIO, cluster: SimCluster, workdir: Path) -> int:
     a.set_down("refuse")
     b.push("library/app", "v2")
     b.push("library/web", "1.0")
-    time.sleep(0.5)  # let harbor-b's event replication exhaust its retries against the dead peer
+    failed = _wait_events_failed(b, count=2)
     story.say("pushed library/app:v2 and library/web:1.0 to harbor-b")
-    story.say("harbor-b's event-based executions to harbor-a failed after Harbor's retries")
+    story.say(
+        f"harbor-b's {failed} event-based executions to harbor-a failed after Harbor's retries"
+    )
 
     story.step("harbor-a comes back: the events are lost, nothing retries them")
     a.set_down("up")

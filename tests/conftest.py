@@ -6,11 +6,13 @@ which is what lets every test folder ``import harbor_spec``.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING
 
 import pytest
 import stamina
+import structlog
 from hypothesis import settings
 
 # CI runs are derandomized: a property failure there is reproducible, never a coin toss. Local
@@ -21,6 +23,17 @@ if os.environ.get("CI"):
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No ``SYNCD_*`` override leaks in; logging set up by in-process runs is undone after."""
+    for key in list(os.environ):
+        if key.startswith("SYNCD_"):
+            monkeypatch.delenv(key)
+    yield
+    structlog.reset_defaults()
+    logging.getLogger().handlers.clear()
 
 
 @pytest.fixture(autouse=True)

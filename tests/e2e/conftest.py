@@ -8,12 +8,9 @@ toggled a policy or stopped an execution.
 
 from __future__ import annotations
 
-import logging
-import os
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import structlog
 from e2ekit import (
     CliRun,
     MakePair,
@@ -32,17 +29,6 @@ from syncd.sim import SimCluster
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from pathlib import Path
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No ``SYNCD_*`` override leaks in; logging set up by in-process runs is undone after."""
-    for key in list(os.environ):
-        if key.startswith("SYNCD_"):
-            monkeypatch.delenv(key)
-    yield
-    structlog.reset_defaults()
-    logging.getLogger().handlers.clear()
 
 
 @pytest.fixture

@@ -53,8 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--dry-run", action="store_true", help="plan and report; send no writes")
     rec.add_argument("--output", choices=["table", "json"], default="table")
     sub.add_parser("run", parents=[common], help="the daemon (scheduler, metrics, webhook)")
-    sim = sub.add_parser("sim", help="run Harbor simulator instances (see python -m syncd.sim)")
-    sim.add_argument("sim_args", nargs=argparse.REMAINDER)
+    # Everything after ``sim`` is the simulator's own command line (python -m syncd.sim --help).
+    sub.add_parser("sim", add_help=False, help="run Harbor simulator instances on loopback")
     sub.add_parser("demo", help="replay the dual-master outage story against the simulator")
     sub.add_parser("version", help="print the version")
     return parser
@@ -118,7 +118,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``syncd`` console script."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "sim":
+        args.sim_args = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return _dispatch(args)
     except ConfigError as exc:

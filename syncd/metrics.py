@@ -211,10 +211,14 @@ class Metrics:
         self.pass_duration.observe(max(result.duration_seconds, 0.0))
         for health in result.health:
             self.record_health(health)
-        hung = Tally(o.action.instance for o in result.outcomes if o.result == "timeout")
         for outcome in result.outcomes:
             self.actions.labels(kind=outcome.action.kind.value, result=outcome.result).inc()
-            self.record_hung(outcome.action.instance, hung.get(outcome.action.instance, 0))
+        # Hung: seen InProgress past the timeout (any starter), or timed out under syncd's watch.
+        hung = Tally(e.instance for e in result.hung)
+        timed_out = Tally(o.action.instance for o in result.outcomes if o.result == "timeout")
+        instances = {h.instance for h in result.health} | set(hung) | set(timed_out)
+        for instance in instances:
+            self.record_hung(instance, max(hung.get(instance, 0), timed_out.get(instance, 0)))
         if result.outcome == "error":
             # An errored pass measured nothing trustworthy: keep the last observed values and
             # let SyncdNoSuccessfulPass report the gap instead of zeroing real drift.

@@ -401,6 +401,8 @@ class PassResult:
     api_calls: int = 0
     error: str = ""
     parity: tuple[ParityReport, ...] = ()
+    hung: tuple[Execution, ...] = ()
+    """Executions still InProgress longer than the execution timeout (whoever started them)."""
 
     @property
     def duration_seconds(self) -> float:

@@ -32,6 +32,7 @@ from syncd.model import (
     ActionKind,
     Catalog,
     Drift,
+    Execution,
     HealthState,
     InstanceHealth,
     Outcome,
@@ -77,6 +78,8 @@ class Deps:
     clusters: Mapping[str, Mapping[str, HarborClient]] = field(default_factory=dict)
     """Shared-storage clusters: name -> every node's client (the first node is in ``clients``)."""
     parity_sample: int = 20
+    hung_after: timedelta = timedelta(minutes=30)
+    """An execution InProgress for longer than this is reported as hung (reconcile timeout)."""
     progress: observe.Progress | None = None
     """Listing progress for a terminal (the CLI sets it when stderr is a TTY)."""
 
@@ -279,12 +282,33 @@ def _run_locked(
         history=history,
         api_calls=sum(c.request_count for c in deps.clients.values()) - calls_before,
         parity=parity,
+        hung=_hung(rnd, older_than=deps.hung_after, now=now),
     )
     if deps.persist:
         deps.store.record_pass(
             pass_id, started_at=started, finished_at=result.finished_at, outcome=result.outcome
         )
     return result
+
+
+def _hung(rnd: _Round, *, older_than: timedelta, now: datetime) -> tuple[Execution, ...]:
+    """Return executions InProgress for longer than ``older_than``, logging each once."""
+    hung = tuple(
+        e
+        for v in rnd.views.values()
+        for e in v.running
+        if e.start_time is not None and now - e.start_time > older_than
+    )
+    for e in hung:
+        log.warning(
+            "reconcile.execution_hung",
+            instance=e.instance,
+            policy_id=e.policy_id,
+            execution_id=e.id,
+            trigger=e.trigger,
+            since=e.start_time.isoformat() if e.start_time else None,
+        )
+    return hung
 
 
 def _merge_plans(plans: Iterable[Plan]) -> Plan:
@@ -319,6 +343,7 @@ def _result(
     history: Mapping[tuple[str, int], PolicyHistory],
     api_calls: int,
     parity: tuple[ParityReport, ...],
+    hung: tuple[Execution, ...],
 ) -> PassResult:
     unobservable = [e for e in rnd.edges if not e.observable]
     outcome = "drift" if drift or unobservable else "converged"
@@ -343,4 +368,5 @@ def _result(
         api_calls=api_calls,
         error="; ".join(f"{e.edge.name}: {e.problem}" for e in unobservable),
         parity=parity,
+        hung=hung,
     )

@@ -115,6 +115,7 @@ def build_runtime(
         instance_urls={name: inst.url for name, inst in settings.instances.items()},
         clusters=clusters,
         parity_sample=settings.parity.sample_size,
+        hung_after=timedelta(seconds=rec.execution_timeout_seconds),
         progress=progress,
     )
     return Runtime(settings=settings, clients=every, store=store, deps=deps)

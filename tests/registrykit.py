@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from simkit import AUTH
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
 
     from syncd.sim import SimInstance
 
-AUTH = ("admin", "Harbor12345")
 ACCEPT = {
     "Accept": "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json"
 }
@@ -25,18 +23,6 @@ requires_registry = pytest.mark.skipif(
     bool(MISSING),
     reason=f"needs the Debian docker-registry and skopeo binaries; missing: {', '.join(MISSING)}",
 )
-
-
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 20.0) -> Any:
-    """Poll ``predicate`` every 20 ms until truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail("condition not reached before the deadline")
-        time.sleep(0.02)
 
 
 def skopeo_push(

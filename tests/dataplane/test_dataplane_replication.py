@@ -15,8 +15,8 @@ from registrykit import (
     requires_registry,
     settled,
     skopeo_push,
-    wait_for,
 )
+from simkit import wait_for
 
 from syncd.sim import SimCluster
 

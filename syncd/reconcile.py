@@ -57,6 +57,8 @@ if TYPE_CHECKING:
 __all__ = ["Deps", "run_pass"]
 
 log = structlog.get_logger("syncd.reconcile")
+HISTORY_RETENTION = timedelta(days=90)
+"""How long the audit trail and finished executions/intents are kept in the state store."""
 
 
 @dataclass(frozen=True)
@@ -288,6 +290,9 @@ def _run_locked(
         deps.store.record_pass(
             pass_id, started_at=started, finished_at=result.finished_at, outcome=result.outcome
         )
+        # Harbor keeps only 50 executions per policy; syncd's own history is kept for a while,
+        # but bounded (pending intents and open executions are never pruned).
+        deps.store.prune(before=now - HISTORY_RETENTION)
     return result
 
 

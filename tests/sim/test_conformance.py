@@ -36,6 +36,9 @@ CATALOG_GETS = [
     ("/projects/library/repositories/nginx/artifacts/1.0?with_accessory=true&with_label=true", 200),
     ("/projects/library/repositories/nginx/artifacts/nope", 404),
     ("/projects/library/repositories/nginx/artifacts/1.0/tags", 200),
+    ("/projects/library/artifacts", 200),
+    ("/projects/library/artifacts?with_label=true&with_accessory=true&page_size=2&page=2", 200),
+    ("/projects/nope/artifacts", 404),
 ]
 
 

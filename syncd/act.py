@@ -21,7 +21,7 @@ from syncd.model import Action, ActionKind, Execution, ExecutionStatus, Outcome,
 from syncd.toggle import policy_body, toggle_policy
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Mapping
     from datetime import datetime
 
     from syncd.harbor import HarborClient
@@ -238,11 +238,3 @@ class Executor:
         }
         self._store.audit(at=self._now(), **fields)
         log.info("act.action_finished", **fields)
-
-
-def summarize(outcomes: Sequence[Outcome]) -> dict[str, int]:
-    """Count outcomes by result (for the pass summary event)."""
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome.result] = counts.get(outcome.result, 0) + 1
-    return counts

@@ -7,13 +7,15 @@ no credentials).
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from typing import TYPE_CHECKING, Any
+
+from syncd.diff import summarize
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from syncd.model import Drift, PassResult
+    from syncd.model import Drift, DriftClass, PassResult
+
 
 __all__ = ["render_json", "render_table", "result_dict"]
 
@@ -100,14 +102,17 @@ def render_json(result: PassResult, *, now: datetime) -> str:
 
 def render_table(result: PassResult, *, now: datetime) -> str:
     """Per edge and class: counts and the oldest age; then actions, skips and problems."""
-    groups: dict[tuple[str, str], list[Drift]] = defaultdict(list)
+    examples: dict[tuple[str, DriftClass], Drift] = {}
     for d in result.drift:
-        groups[(d.edge.name, d.drift_class.value)].append(d)
+        examples.setdefault((d.edge.name, d.drift_class), d)
+    groups = summarize(result.drift)
     lines = [f"{'EDGE':<28} {'CLASS':<22} {'COUNT':>6} {'OLDEST':>7}  EXAMPLE"]
-    for (edge, cls), items in sorted(groups.items()):
-        oldest = min((d.first_seen for d in items if d.first_seen), default=None)
-        example = f"{items[0].repository}:{items[0].tag}"
-        lines.append(f"{edge:<28} {cls:<22} {len(items):>6} {_age(oldest, now):>7}  {example}")
+    for (edge, cls), (count, oldest) in groups.items():
+        example = examples[(edge, cls)]
+        lines.append(
+            f"{edge:<28} {cls.value:<22} {count:>6} {_age(oldest, now):>7}  "
+            f"{example.repository}:{example.tag}"
+        )
     if not groups:
         lines.append("(no drift: every edge is in sync)")
     lines.extend(

@@ -45,10 +45,6 @@ class Runtime:
             client.close()
         self.store.close()
 
-    def api_calls(self) -> int:
-        """Count requests sent by all clients so far."""
-        return sum(c.request_count for c in self.clients.values())
-
 
 def plan_settings(settings: Settings) -> PlanSettings:
     """Return the planner's view of the ``reconcile`` settings."""

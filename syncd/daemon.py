@@ -24,7 +24,7 @@ from syncd.errors import SyncdError
 from syncd.metrics import Metrics
 from syncd.model import PassResult
 from syncd.observe import probe_health
-from syncd.reconcile import run_pass
+from syncd.reconcile import record_health, run_pass
 from syncd.runtime import Runtime, build_runtime, utcnow
 from syncd.webserver import start_server
 
@@ -114,22 +114,12 @@ class Daemon:
     def health_job(self) -> None:
         """Probe every instance; a down -> up transition starts a reconcile soon."""
         now = self._now()
-        recovered: list[str] = []
-        for name, client in self._runtime.clients.items():
-            state = probe_health(client, now=now)
-            previous = self._runtime.store.record_health(name, state.state, now)
-            self._metrics.record_health(state)
-            if previous is not None:
-                log.info(
-                    "health.transition",
-                    instance=name,
-                    previous=previous.value,
-                    state=state.state.value,
-                )
-                if health_mod.recovered([(name, previous, state.state)]):
-                    recovered.append(name)
-        if recovered:
-            log.info("daemon.recovery_reconcile", instance=",".join(recovered))
+        probes = [probe_health(c, now=now) for c in self._runtime.clients.values()]
+        for probe in probes:
+            self._metrics.record_health(probe)
+        back = health_mod.recovered(record_health(self._runtime.store, probes))
+        if back:
+            log.info("daemon.recovery_reconcile", instance=",".join(sorted(back)))
             self.reconcile_soon(())
 
     def reconcile_soon(self, repositories: Iterable[str]) -> None:

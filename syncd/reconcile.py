@@ -53,8 +53,9 @@ if TYPE_CHECKING:
 
     from syncd.act import Executor
     from syncd.harbor import HarborClient
+    from syncd.health import Transition
 
-__all__ = ["Deps", "run_pass"]
+__all__ = ["Deps", "record_health", "run_pass"]
 
 log = structlog.get_logger("syncd.reconcile")
 HISTORY_RETENTION = timedelta(days=90)
@@ -174,10 +175,13 @@ def _persist(deps: Deps, rnd: _Round, *, drift: tuple[Drift, ...], now: datetime
     deps.store.save_first_seen({assess.store_key(drift_key(d)): d.first_seen or now for d in drift})
 
 
-def _record_health(deps: Deps, health: Iterable[InstanceHealth]) -> None:
-    for h in health:
-        previous = deps.store.record_health(h.instance, h.state, h.checked_at)
+def record_health(store: StateStore, probes: Iterable[InstanceHealth]) -> list[Transition]:
+    """Persist probe results; log and return the state changes (passes and the health poll)."""
+    changes: list[Transition] = []
+    for h in probes:
+        previous = store.record_health(h.instance, h.state, h.checked_at)
         if previous is not None:
+            changes.append((h.instance, previous, h.state))
             log.info(
                 "health.transition",
                 instance=h.instance,
@@ -185,6 +189,7 @@ def _record_health(deps: Deps, health: Iterable[InstanceHealth]) -> None:
                 state=h.state.value,
                 detail=h.detail,
             )
+    return changes
 
 
 def run_pass(
@@ -251,7 +256,7 @@ def _run_locked(
         restore_pending(deps.clients, deps.store, now=deps.now)
     previous = {name: deps.store.load_catalog(name) for name in deps.clients}
     rnd = _observe(deps, previous=previous, focus=focus)
-    _record_health(deps, (v.health for v in rnd.views.values()))
+    record_health(deps.store, (v.health for v in rnd.views.values()))
     parity = parity_reports(
         deps.clusters,
         {n: v.catalog for n, v in rnd.views.items()},

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 
+from syncd.listing import PAGE
 from syncd.observe import Scope, snapshot
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ __all__ = [
     "wall_target",
 ]
 
-PAGE = 100
 """Harbor's maximum page size: the unit of the listing floor."""
 WALL_SLACK = 5.0
 """Fixed seconds allowed on top of twice the ideal wall time (process start-up, first page)."""

@@ -7,14 +7,12 @@ injected ``HarborClient``; decisions about drift live in the pure core, not here
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 import structlog
@@ -22,6 +20,7 @@ import structlog
 from syncd import health as health_mod
 from syncd.errors import HarborAuthError, HarborError, HarborNotFound
 from syncd.filters import glob_match
+from syncd.listing import ListingPlan, assemble, plan_listing
 from syncd.model import (
     Artifact,
     Catalog,
@@ -31,11 +30,10 @@ from syncd.model import (
     InstanceHealth,
     Policy,
     Registry,
-    Repository,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping
     from datetime import datetime
 
     from syncd.harbor import HarborClient
@@ -51,7 +49,6 @@ __all__ = [
     "supports_incremental",
 ]
 
-PAGE = 100
 T = TypeVar("T")
 Progress = Callable[[str, int, int], None]
 """``(instance, listings done, listings planned)``; the CLI draws it on a terminal."""
@@ -114,24 +111,6 @@ def probe_health(client: HarborClient, *, now: datetime) -> InstanceHealth:
     return health_mod.classify(instance=client.name, ping_ok=ping_ok, health=body, now=now)
 
 
-def _changed(repo: Repository, previous: Catalog | None) -> bool:
-    if previous is None:
-        return True
-    old = previous.repositories.get(repo.name)
-    return old is None or (old.update_time, old.artifact_count) != (
-        repo.update_time,
-        repo.artifact_count,
-    )
-
-
-def _per_repo_cost(repos: Sequence[Repository]) -> int:
-    return sum(max(1, math.ceil(r.artifact_count / PAGE)) for r in repos)
-
-
-def _project_cost(all_repos: Sequence[Repository]) -> int:
-    return max(1, math.ceil(sum(r.artifact_count for r in all_repos) / PAGE))
-
-
 class _Ticker:
     """Counts finished listings for a progress callback (``(instance, done, total)``)."""
 
@@ -154,28 +133,21 @@ class _Ticker:
 
 
 def _list_changed(
-    client: HarborClient,
-    *,
-    by_project: Mapping[str, list[Repository]],
-    changed: Mapping[str, list[Repository]],
-    progress: Progress | None = None,
+    client: HarborClient, plan: ListingPlan, *, progress: Progress | None = None
 ) -> dict[str, tuple[Artifact, ...]]:
-    """List artifacts of changed repositories, by project listing where that costs fewer calls."""
-    project_jobs = [
-        p for p, reps in changed.items() if _project_cost(by_project[p]) < _per_repo_cost(reps)
-    ]
-    repo_jobs = [r.name for p, reps in changed.items() if p not in project_jobs for r in reps]
-    ticker = _Ticker(client.name, len(project_jobs) + len(repo_jobs), progress)
+    """Run the plan's listings; a project listing Harbor lacks falls back to per repository."""
+    repo_jobs = list(plan.repo_jobs)
+    ticker = _Ticker(client.name, len(plan.project_jobs) + len(repo_jobs), progress)
     listed: dict[str, tuple[Artifact, ...]] = {}
     lister = ticker.wrap(_project_lister(client))
     for project, per_repo in zip(
-        project_jobs, client.map_concurrent(lister, project_jobs), strict=True
+        plan.project_jobs, client.map_concurrent(lister, plan.project_jobs), strict=True
     ):
         if per_repo is None:  # older Harbor without the project-wide listing
-            repo_jobs.extend(r.name for r in changed[project])
-            ticker.total += len(changed[project])
+            repo_jobs.extend(r.name for r in plan.changed[project])
+            ticker.total += len(plan.changed[project])
             continue
-        wanted = {r.name for r in changed[project]}
+        wanted = {r.name for r in plan.changed[project]}
         listed.update({name: arts for name, arts in per_repo.items() if name in wanted})
         listed.update({name: () for name in wanted if name not in per_repo})
     arts = client.map_concurrent(ticker.wrap(client.list_artifacts), repo_jobs)
@@ -211,28 +183,14 @@ def snapshot(
     Returns the catalog and how many repositories were re-listed.
     """
     repos = [r for r in client.list_all_repositories() if scope.covers(r.project)]
-    forced = set(focus)
     base = previous if incremental else None
-    by_project: dict[str, list[Repository]] = defaultdict(list)
-    changed: dict[str, list[Repository]] = defaultdict(list)
-    for repo in repos:
-        by_project[repo.project].append(repo)
-        if repo.artifact_count > 0 and (_changed(repo, base) or repo.name in forced):
-            changed[repo.project].append(repo)
-    listed = _list_changed(client, by_project=by_project, changed=changed, progress=progress)
-    result: dict[str, Repository] = {}
-    for repo in repos:
-        if repo.name in listed:
-            result[repo.name] = replace(repo, artifacts=listed[repo.name])
-        elif repo.artifact_count > 0 and base is not None and repo.name in base.repositories:
-            result[repo.name] = replace(repo, artifacts=base.repositories[repo.name].artifacts)
-        else:
-            result[repo.name] = repo
+    plan = plan_listing(repos, previous=base, focus=frozenset(focus))
+    listed = _list_changed(client, plan, progress=progress)
     catalog = Catalog(
         instance=client.name,
         taken_at=now,
-        repositories=result,
-        projects=frozenset(by_project),
+        repositories=assemble(repos, listed=listed, previous=base),
+        projects=frozenset(plan.by_project),
     )
     return catalog, len(listed)
 

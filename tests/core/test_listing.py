@@ -1,0 +1,67 @@
+"""What a snapshot re-lists, and through which listing (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from syncd.listing import assemble, plan_listing
+from syncd.model import Artifact, Catalog, Repository
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+T1 = datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def repo(name: str, count: int = 1, updated: datetime = T0) -> Repository:
+    """Build a repository row as the listing returns it (no artifacts)."""
+    return Repository(name=name, artifact_count=count, update_time=updated)
+
+
+def catalog(*repos: Repository) -> Catalog:
+    """Build a previous catalog holding ``repos`` with one artifact each."""
+    arts = (Artifact(digest="sha256:old", tags=frozenset({"v1"})),)
+    return Catalog(
+        "a", T0, {r.name: Repository(r.name, r.artifact_count, r.update_time, arts) for r in repos}
+    )
+
+
+PREVIOUS = catalog(repo("p/a"), repo("p/b"), repo("q/c"))
+
+
+@pytest.mark.parametrize(
+    ("rows", "previous", "focus", "relisted"),
+    [
+        ([repo("p/a"), repo("p/b")], None, (), {"p/a", "p/b"}),  # cold: everything
+        ([repo("p/a"), repo("p/b"), repo("q/c")], PREVIOUS, (), set()),  # nothing moved
+        ([repo("p/a", updated=T1), repo("p/b"), repo("q/c")], PREVIOUS, (), {"p/a"}),
+        ([repo("p/a", count=2), repo("p/b"), repo("q/c")], PREVIOUS, (), {"p/a"}),
+        ([repo("p/a"), repo("p/b"), repo("q/c"), repo("q/new")], PREVIOUS, (), {"q/new"}),
+        ([repo("p/a"), repo("p/b"), repo("q/c")], PREVIOUS, ("q/c",), {"q/c"}),  # webhook
+        ([repo("p/a", count=0, updated=T1)], PREVIOUS, (), set()),  # emptied: nothing to list
+    ],
+)
+def test_relists_new_moved_and_focused_repositories(rows, previous, focus, relisted):
+    """New, moved (update_time or count) and webhook-named repositories are re-listed."""
+    plan = plan_listing(rows, previous=previous, focus=focus)
+    assert {r.name for reps in plan.changed.values() for r in reps} == relisted
+
+
+def test_cheaper_listing_is_chosen_per_project():
+    """Many small changed repos: one project listing; one repo in a big project: its own listing."""
+    small = [repo(f"many/r{i}") for i in range(10)]
+    big = [repo("big/one", updated=T1), *[repo(f"big/r{i}", count=100) for i in range(5)]]
+    previous = catalog(*[repo("big/one"), *big[1:]])
+    plan = plan_listing([*small, *big], previous=previous)
+    assert plan.project_jobs == ("many",)
+    assert plan.repo_jobs == ("big/one",)
+
+
+def test_assemble_takes_fresh_listings_and_carries_the_rest_over():
+    """Listed repositories get their new artifacts; unchanged ones keep the previous ones."""
+    fresh = (Artifact(digest="sha256:new", tags=frozenset({"v2"})),)
+    rows = [repo("p/a", updated=T1), repo("p/b"), repo("p/empty", count=0)]
+    out = assemble(rows, listed={"p/a": fresh}, previous=PREVIOUS)
+    assert out["p/a"].artifacts == fresh
+    assert out["p/b"].artifacts == PREVIOUS.repositories["p/b"].artifacts
+    assert out["p/empty"].artifacts == ()

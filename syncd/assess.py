@@ -67,7 +67,7 @@ def assess_edge(
         return EdgeAssessment(edge, observable=False, problem=f"{', '.join(missing)} not observed")
     try:
         mapped = map_repositories(source, policy)
-        expected = expected_on_destination(source, policy)
+        expected = expected_on_destination(source, policy, mapped=mapped)
     except MappingError as exc:
         return EdgeAssessment(edge, observable=False, problem=f"invalid namespace mapping: {exc}")
     in_scope = destination_scope(policy, mapped_repositories=mapped.keys(), base_keys=base or ())

@@ -125,13 +125,17 @@ def map_repositories(source: Catalog, policy: Policy) -> dict[str, str]:
     return mapped
 
 
-def expected_on_destination(source: Catalog, policy: Policy) -> dict[TagKey, str]:
+def expected_on_destination(
+    source: Catalog, policy: Policy, *, mapped: Mapping[str, str] | None = None
+) -> dict[TagKey, str]:
     """Tag map (destination names) the destination should hold after ``policy`` copies ``source``.
 
-    Raises ``MappingError`` like ``map_repositories``.
+    ``mapped`` is ``map_repositories(source, policy)`` when the caller already has it. Raises
+    ``MappingError`` like ``map_repositories``.
     """
     expected: dict[TagKey, str] = {}
-    for target, name in map_repositories(source, policy).items():
+    mapping = map_repositories(source, policy) if mapped is None else mapped
+    for target, name in mapping.items():
         for artifact in source.repositories[name].artifacts:
             for tag in select_tags(policy.filters, artifact):
                 expected[target, tag] = artifact.digest

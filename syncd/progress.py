@@ -9,7 +9,10 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["TtyProgress"]
 
@@ -17,10 +20,19 @@ __all__ = ["TtyProgress"]
 class TtyProgress:
     """Callable ``(instance, done, total)``: redraws ``listing <instance>: done/total``."""
 
-    def __init__(self, *, stream: TextIO | None = None, min_interval: float = 0.1) -> None:
+    def __init__(
+        self,
+        *,
+        stream: TextIO | None = None,
+        min_interval: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._stream = stream or sys.stderr
         self._min_interval = min_interval
-        self._last = 0.0
+        self._clock = clock
+        # None, not 0.0: the monotonic clock counts from an arbitrary origin (boot on Linux), so
+        # "never drawn" must not be a number it could be close to.
+        self._last: float | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -32,9 +44,9 @@ class TtyProgress:
     def __call__(self, instance: str, done: int, total: int) -> None:
         """Redraw at most every ``min_interval`` seconds, and always at the end."""
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             final = done >= total
-            if not final and now - self._last < self._min_interval:
+            if not final and self._last is not None and now - self._last < self._min_interval:
                 return
             self._last = now
             end = "\n" if final else ""

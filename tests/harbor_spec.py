@@ -1,6 +1,7 @@
-"""Harbor's real v2.0 API spec (``../shared/harbor/swagger.yaml``) as a test oracle.
+"""Harbor's real v2.0 API spec (vendored: ``vendor/harbor/swagger.yaml``) as a test oracle.
 
-Loaded from the shared file at test time, never copied. Two checks:
+The repository carries the spec with its licence and upstream commit (``vendor/harbor/SOURCE.md``),
+so a fresh clone tests on its own. Two checks:
 
 * ``validate_response`` - a simulator response body against the spec's response schema
   (``strict`` also rejects properties the spec does not define, so the simulator cannot invent
@@ -25,7 +26,7 @@ import yaml
 SPEC_PATH = Path(
     os.environ.get(
         "SYNCD_HARBOR_SPEC",
-        Path(__file__).resolve().parents[2] / "shared" / "harbor" / "swagger.yaml",
+        Path(__file__).resolve().parents[1] / "vendor" / "harbor" / "swagger.yaml",
     )
 )
 BASE_PATH = "/api/v2.0"

@@ -100,3 +100,17 @@ def test_error_bodies_conform(client: httpx.Client) -> None:
     missing = client.get("/replication/policies/42")
     assert missing.status_code == 404
     check(missing)
+
+
+def test_vendored_spec_is_the_recorded_upstream_file():
+    """The vendored swagger.yaml is byte for byte the file SOURCE.md records (sha256)."""
+    import hashlib  # noqa: PLC0415 - only this test needs it
+    import re  # noqa: PLC0415
+
+    from harbor_spec import SPEC_PATH  # noqa: PLC0415
+
+    recorded = re.search(
+        r"sha256 of `swagger.yaml`: `([0-9a-f]{64})`", (SPEC_PATH.parent / "SOURCE.md").read_text()
+    )
+    assert recorded is not None
+    assert hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest() == recorded.group(1)

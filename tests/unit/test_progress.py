@@ -30,7 +30,8 @@ def test_progress_is_only_shown_on_a_terminal():
 def test_progress_redraws_in_place_and_ends_the_line():
     """Intermediate counts are throttled; the final count is always drawn, with a newline."""
     out = _Terminal()
-    progress = TtyProgress(stream=out, min_interval=3600)
+    # A clock just after boot (monotonic origin): the first draw must not be throttled.
+    progress = TtyProgress(stream=out, min_interval=3600, clock=lambda: 5.0)
     for done in range(1, 6):
         progress("harbor-a", done, 5)
     assert (

@@ -11,8 +11,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from syncd.diff import converged_base, diff_edge
-from syncd.model import DriftClass, Edge, TagKey
+from syncd.core.diff import converged_base, diff_edge
+from syncd.core.model import DriftClass, Edge, TagKey
 
 __all__ = ["DiffFigures", "build_maps", "run_diff_bench"]
 

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING
 
 import psutil
 
-from syncd.listing import PAGE
-from syncd.observe import Scope, snapshot
+from syncd.core.relist import PAGE
+from syncd.engine.observe import Scope, snapshot
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from syncd.harbor import HarborClient, RequestRecord
-    from syncd.model import Catalog
+    from syncd.core.model import Catalog
+    from syncd.harbor.client import HarborClient, RequestRecord
 
 __all__ = [
     "PAGE",

@@ -29,7 +29,7 @@ from bench.measure import (
 )
 from bench.report import MB, checks, print_checks, print_diff, print_kinds, print_table
 from bench.simproc import SimProcess
-from syncd.harbor import HarborClient
+from syncd.harbor.client import HarborClient
 from syncd.settings import InstanceSettings
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from bench.diffbench import DiffFigures
     from bench.measure import PassFigures
-    from syncd.model import Catalog
+    from syncd.core.model import Catalog
 
 __all__ = ["main"]
 

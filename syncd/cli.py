@@ -17,8 +17,9 @@ import structlog
 import yaml
 
 from syncd import __version__
+from syncd.core.model import PassOutcome
 from syncd.errors import ConfigError, HarborAuthError, SyncdError
-from syncd.logs import configure_logging
+from syncd.service.logs import configure_logging
 from syncd.settings import Settings, load_settings, redacted_dump
 
 if TYPE_CHECKING:
@@ -33,7 +34,14 @@ log = structlog.get_logger("syncd.cli")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="syncd", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="syncd",
+        description="Keep replicating Harbor registries consistent: observe every instance, "
+        "diff each replication edge against its last converged state, repair through Harbor's "
+        "own replication executions.",
+        epilog="exit codes: 0 converged/in sync, 1 drift remains, 2 runtime error, "
+        "3 configuration error. Docs: README.md.",
+    )
     parser.add_argument(
         "--config",
         type=Path,
@@ -67,9 +75,10 @@ def _load(path: Path | None) -> Settings:
 
 
 def _pass_command(args: argparse.Namespace, settings: Settings) -> int:
-    from syncd.progress import TtyProgress  # noqa: PLC0415
-    from syncd.report import render_json, render_table  # noqa: PLC0415 - keeps --help fast
-    from syncd.runtime import build_runtime, utcnow  # noqa: PLC0415
+    from syncd.core.report import render_json, render_table  # noqa: PLC0415 - keeps --help fast
+    from syncd.engine.runtime import utcnow  # noqa: PLC0415
+    from syncd.service.progress import TtyProgress  # noqa: PLC0415
+    from syncd.wiring import build_runtime  # noqa: PLC0415
 
     acting = args.command == "reconcile"
     persist = not getattr(args, "no_store", False)
@@ -80,14 +89,14 @@ def _pass_command(args: argparse.Namespace, settings: Settings) -> int:
         progress=TtyProgress.for_terminal(),
     )
     try:
-        from syncd.reconcile import run_pass  # noqa: PLC0415
+        from syncd.engine.reconcile import run_pass  # noqa: PLC0415
 
         result = run_pass(runtime.deps, act=acting)
     finally:
         runtime.close()
     render = render_json if args.output == "json" else render_table
     sys.stdout.write(render(result, now=utcnow()) + "\n")
-    return EXIT_OK if result.outcome == "converged" else EXIT_DRIFT
+    return EXIT_OK if result.outcome == PassOutcome.CONVERGED else EXIT_DRIFT
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -110,9 +119,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         sys.stdout.write(yaml.safe_dump(redacted_dump(settings), sort_keys=False))
         return EXIT_OK
     if args.command == "run":
-        from syncd.daemon import run_daemon  # noqa: PLC0415 - scheduler only when needed
+        from syncd.service.daemon import run_daemon  # noqa: PLC0415 - scheduler only when needed
+        from syncd.wiring import build_runtime  # noqa: PLC0415
 
-        return run_daemon(settings, config_path=args.config, reload=_load)
+        return run_daemon(settings, config_path=args.config, reload=_load, build=build_runtime)
     return _pass_command(args, settings)
 
 

@@ -18,13 +18,15 @@ from typing import TextIO
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from syncd.logs import configure_logging
-from syncd.metrics import Metrics
-from syncd.reconcile import run_pass
-from syncd.report import render_table
-from syncd.runtime import build_runtime, utcnow
+from syncd.core.model import PassOutcome
+from syncd.core.report import render_table
+from syncd.engine.reconcile import run_pass
+from syncd.engine.runtime import utcnow
+from syncd.service.logs import configure_logging
+from syncd.service.metrics import Metrics
 from syncd.settings import Settings, load_settings
 from syncd.sim import SimCluster, SimInstance
+from syncd.wiring import build_runtime
 
 __all__ = ["main"]
 
@@ -154,7 +156,7 @@ def _story(out: TextIO, cluster: SimCluster, workdir: Path) -> int:
             story.say(line)
     finally:
         runtime.close()
-    converged = a.state.tag_map() == b.state.tag_map() and again.outcome == "converged"
+    converged = a.state.tag_map() == b.state.tag_map() and again.outcome == PassOutcome.CONVERGED
     story.step(
         "Done: simulators stopped, temporary files removed" if converged else "NOT converged"
     )

@@ -34,6 +34,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from syncd.core.model import ReconcileMode
 from syncd.errors import ConfigError
 
 __all__ = [
@@ -155,7 +156,7 @@ class ReconcileSettings(_Section):
     """Random delay added to each pass so several daemons do not align."""
     misfire_grace_seconds: float = Field(default=60, gt=0)
     """A pass that starts this late still runs (instead of being dropped)."""
-    mode: Literal["observe", "trigger", "toggle"] = "trigger"
+    mode: ReconcileMode = ReconcileMode.TRIGGER
     """observe: report only; trigger: start executions; toggle: also disable/enable to kick."""
     dry_run: bool = False
     """Plan and log actions without performing them."""

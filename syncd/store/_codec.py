@@ -1,4 +1,4 @@
-"""Encodings between ``syncd.model`` values and the text the state database stores.
+"""Encodings between ``syncd.core.model`` values and the text the state database stores.
 
 Times are fixed-width UTC ISO text (so text order is time order); catalogs are compact JSON.
 """
@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from syncd.model import Artifact, Repository
+from syncd.core.model import Artifact, Repository
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["history_from_json", "history_to_json"]
 
 _HISTORY_TIMES = ("last_trigger", "non_converging_since", "backoff_until")
-"""The ``PolicyHistory`` fields (``syncd.plan``) that hold datetimes."""
+"""The ``PolicyHistory`` fields (``syncd.core.plan``) that hold datetimes."""
 
 
 def ts(value: datetime) -> str:

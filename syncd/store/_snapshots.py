@@ -11,7 +11,7 @@ import json
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from syncd.model import Catalog, Repository
+from syncd.core.model import Catalog, Repository
 from syncd.store import _codec as c
 from syncd.store._db import Database
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from syncd.model import HealthState
+from syncd.core.model import HealthState
 from syncd.store import _codec as c
 from syncd.store._db import Database
 

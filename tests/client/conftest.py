@@ -12,11 +12,11 @@ import respx
 import stamina
 from pydantic import SecretStr
 
-from syncd.harbor import HarborClient
+from syncd.harbor.client import HarborClient
 from syncd.settings import InstanceSettings
 
 if TYPE_CHECKING:
-    from syncd.harbor_http import RequestRecord
+    from syncd.harbor.session import RequestRecord
 
 BASE_URL = "https://127.0.0.1:8443"
 PASSWORD = "s3cr3t-Pa55word"

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from syncd import __version__
+from syncd.core.model import ExecutionStatus
 from syncd.errors import (
     HarborAuthError,
     HarborClientError,
@@ -24,8 +25,7 @@ from syncd.errors import (
     HarborUnavailable,
     HarborUnprocessable,
 )
-from syncd.harbor import MANIFEST_ACCEPT, HarborClient, repository_path
-from syncd.model import ExecutionStatus
+from syncd.harbor.client import MANIFEST_ACCEPT, HarborClient, repository_path
 
 API = "/api/v2.0"
 DIGEST = "sha256:" + "ab" * 32

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import harbor_spec
 import pytest
 
+from syncd.core.model import ExecutionStatus, Filter
 from syncd.errors import HarborProtocolError
-from syncd.model import ExecutionStatus, Filter
-from syncd.parse import (
+from syncd.harbor.decode import (
     parse_artifact,
     parse_execution,
     parse_policy,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from syncd.model import Drift, DriftClass, Edge
+from syncd.core.model import Drift, DriftClass, Edge
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 INSTANCES = ("a", "b", "c")

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import T0, tag_maps
 
-from syncd.diff import carry_first_seen, converged_base, diff_edge, drift_key, summarize
-from syncd.model import DriftClass, Edge
+from syncd.core.diff import carry_first_seen, converged_base, diff_edge, drift_key, summarize
+from syncd.core.model import DriftClass, Edge
 
 AB = Edge("a", "b", "a", 1)
 BA = Edge("b", "a", "b", 2)

@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from strategies import glob_patterns, glob_texts
 from wcmatch import glob as wcglob
 
-from syncd.filters import (
+from syncd.core.filters import (
     MappingError,
     destination_name,
     glob_match,
@@ -16,7 +16,7 @@ from syncd.filters import (
     select_tags,
     tag_filter_passes,
 )
-from syncd.model import Artifact, Filter
+from syncd.core.model import Artifact, Filter
 
 # doublestar v1 with "/" as separator: ``**`` components, ``{}`` groups, dot files are plain
 # names, case-sensitive everywhere (CASE pins it independently of the platform).

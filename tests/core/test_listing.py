@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from syncd.listing import assemble, plan_listing
-from syncd.model import Artifact, Catalog, Repository
+from syncd.core.model import Artifact, Catalog, Repository
+from syncd.core.relist import assemble, plan_listing
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 T1 = datetime(2026, 1, 2, tzinfo=UTC)

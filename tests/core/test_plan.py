@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import INSTANCES, T0, drifts
 
-from syncd.model import (
+from syncd.core.model import (
     ActionKind,
     Drift,
     DriftClass,
@@ -20,7 +20,7 @@ from syncd.model import (
     SkipReason,
     Topology,
 )
-from syncd.plan import PlanSettings, PolicyHistory, make_plan, next_history, policy_key
+from syncd.core.plan import PlanSettings, PolicyHistory, make_plan, next_history, policy_key
 
 UP, DOWN, DEGRADED = HealthState.UP, HealthState.DOWN, HealthState.DEGRADED
 AB = Edge("a", "b", "a", 1)

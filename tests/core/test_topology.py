@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from strategies import T0
 
-from syncd.filters import MappingError
-from syncd.model import (
+from syncd.core.filters import MappingError
+from syncd.core.model import (
     Artifact,
     Catalog,
     Edge,
@@ -16,7 +16,7 @@ from syncd.model import (
     Registry,
     Repository,
 )
-from syncd.topology import (
+from syncd.core.topology import (
     derive_topology,
     destination_scope,
     expected_on_destination,

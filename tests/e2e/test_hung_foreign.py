@@ -9,10 +9,10 @@ from e2ekit import executions, quiesce
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
-from syncd.metrics import Metrics
-from syncd.reconcile import run_pass
-from syncd.runtime import build_runtime
+from syncd.engine.reconcile import run_pass
+from syncd.service.metrics import Metrics
 from syncd.settings import load_settings
+from syncd.wiring import build_runtime
 
 if TYPE_CHECKING:
     from pathlib import Path

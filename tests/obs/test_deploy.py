@@ -12,8 +12,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from syncd.metrics import Metrics
-from syncd.webserver import DEFAULT_PORT
+from syncd.service.metrics import Metrics
+from syncd.service.webserver import DEFAULT_PORT
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -10,7 +10,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from syncd.logs import _NOISY_LOGGERS, MASK, Redactor, configure_logging
+from syncd.service.logs import _NOISY_LOGGERS, MASK, Redactor, configure_logging
 
 PASSWORD = "Harbor12345-hunter2"
 ROBOT_SECRET = "rZ8kYqvH3pLmN0aQ7tXw"

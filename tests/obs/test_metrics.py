@@ -9,8 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from syncd import __version__
-from syncd.metrics import Metrics
-from syncd.model import (
+from syncd.core.model import (
     Action,
     ActionKind,
     Drift,
@@ -23,6 +22,7 @@ from syncd.model import (
     PolicyProblem,
     Topology,
 )
+from syncd.service.metrics import Metrics
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 AB = Edge(source="a", destination="b", policy_owner="a", policy_id=1)

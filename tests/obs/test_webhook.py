@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from syncd.webhook import WebhookError, WebhookEvent, parse_webhook
+from syncd.service.webhook import WebhookError, WebhookEvent, parse_webhook
 
 SECRET = "Bearer wh-5ecret"
 DIGEST = "sha256:" + "ab" * 32

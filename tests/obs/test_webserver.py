@@ -16,12 +16,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
-from syncd.metrics import Metrics
-from syncd.model import Drift, DriftClass, Edge, PassResult, Topology
-from syncd.webserver import MAX_WEBHOOK_BYTES, start_server
+from syncd.core.model import Drift, DriftClass, Edge, PassResult, Topology
+from syncd.service.metrics import Metrics
+from syncd.service.webserver import MAX_WEBHOOK_BYTES, start_server
 
 if TYPE_CHECKING:
-    from syncd.webhook import WebhookEvent
+    from syncd.service.webhook import WebhookEvent
 
 SECRET = "wh-5ecret-value"
 PUSH = {

@@ -9,17 +9,17 @@ import pytest
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
-from syncd.metrics import Metrics
-from syncd.reconcile import run_pass
-from syncd.runtime import build_runtime
+from syncd.engine.reconcile import run_pass
+from syncd.service.metrics import Metrics
 from syncd.settings import load_settings
 from syncd.sim import SimCluster
+from syncd.wiring import build_runtime
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from syncd.runtime import Runtime
+    from syncd.engine.runtime import Runtime
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from syncd.harbor import HarborClient
-from syncd.model import Artifact, Catalog, Repository
-from syncd.parity import probe_cluster, probe_targets, sample_artifacts
+from syncd.core.model import Artifact, Catalog, Repository
+from syncd.engine.parity import probe_cluster, probe_targets, sample_artifacts
+from syncd.harbor.client import HarborClient
 from syncd.settings import InstanceSettings
 from syncd.sim import SimCluster
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncd.health import CRITICAL_COMPONENTS, classify, recovered, transitions
-from syncd.model import HealthState, InstanceHealth
+from syncd.core.health import CRITICAL_COMPONENTS, classify, recovered, transitions
+from syncd.core.model import HealthState, InstanceHealth
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 UP, DEGRADED, DOWN = HealthState.UP, HealthState.DEGRADED, HealthState.DOWN

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from syncd.model import Artifact, Catalog, DriftClass, ExecutionStatus, HealthState, Repository
+from syncd.core.model import Artifact, Catalog, DriftClass, ExecutionStatus, HealthState, Repository
 from syncd.store import (
     SCHEMA_VERSION,
     StateError,

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from syncd.lock import PassLockedError, pass_lock
+from syncd.engine.lock import PassLockedError, pass_lock
 
 
 def test_second_holder_is_refused_while_the_first_holds_the_lock(tmp_path):
@@ -34,7 +34,7 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     """The kernel drops the lock of a process killed with SIGKILL."""
     state = tmp_path / "state.sqlite3"
     code = (
-        "import os, signal, sys; from syncd.lock import pass_lock\n"
+        "import os, signal, sys; from syncd.engine.lock import pass_lock\n"
         f"with pass_lock({str(state)!r}):\n"
         "    print('held', flush=True); os.kill(os.getpid(), signal.SIGKILL)\n"
     )

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from structlog.testing import capture_logs
 
-from syncd.harbor import HarborClient
-from syncd.observe import Scope, observe_all
-from syncd.progress import TtyProgress
+from syncd.engine.observe import Scope, observe_all
+from syncd.harbor.client import HarborClient
+from syncd.service.progress import TtyProgress
 from syncd.settings import InstanceSettings
 from syncd.sim import SimInstance
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from syncd.reconcile import HISTORY_RETENTION, run_pass
-from syncd.runtime import build_runtime
+from syncd.engine.reconcile import HISTORY_RETENTION, run_pass
 from syncd.settings import load_settings
 from syncd.sim import SimInstance
+from syncd.wiring import build_runtime
 
 
 def test_pass_prunes_audit_rows_older_than_the_retention(tmp_path):

@@ -18,12 +18,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from datetime import datetime
 
-    from syncd.harbor import HarborClient
+    from syncd.harbor.client import HarborClient
     from syncd.store import StateStore
 
 __all__ = ["ToggleError", "policy_body", "restore_pending", "toggle_policy"]
 
-log = structlog.get_logger("syncd.toggle")
+log = structlog.get_logger("syncd.engine.toggle")
 
 
 class ToggleError(SyncdError):

@@ -301,6 +301,34 @@ class ActionKind(enum.StrEnum):
     ENABLE_POLICY = "enable_policy"
 
 
+class ReconcileMode(enum.StrEnum):
+    """How syncd may act (``reconcile.mode``)."""
+
+    OBSERVE = "observe"
+    TRIGGER = "trigger"
+    TOGGLE = "toggle"
+
+
+class ActionResult(enum.StrEnum):
+    """How one executed action ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DRY_RUN = "dry_run"
+    TIMEOUT = "timeout"
+    STOPPED = "stopped"
+    SKIPPED = "skipped"
+    """Not started: re-checked right before the POST, an execution of the policy was running."""
+
+
+class PassOutcome(enum.StrEnum):
+    """How a reconcile pass ended."""
+
+    CONVERGED = "converged"
+    DRIFT = "drift"
+    ERROR = "error"
+
+
 class SkipReason(enum.StrEnum):
     """Why drift was not acted on."""
 
@@ -360,8 +388,7 @@ class Outcome:
     """What happened when one action was executed."""
 
     action: Action
-    result: str
-    """``succeeded`` | ``failed`` | ``dry_run`` | ``timeout`` | ``stopped``."""
+    result: ActionResult
     detail: str = ""
     execution_id: int | None = None
     converged: bool | None = None
@@ -386,8 +413,7 @@ class PassResult:
     pass_id: str
     started_at: datetime
     finished_at: datetime
-    outcome: str
-    """``converged`` | ``drift`` | ``error``."""
+    outcome: PassOutcome
     health: tuple[InstanceHealth, ...] = ()
     drift: tuple[Drift, ...] = ()
     """Drift remaining at the end of the pass (after verification)."""

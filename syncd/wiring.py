@@ -1,49 +1,30 @@
-"""Wiring: turns a validated ``Settings`` into clients, the state store, an executor and ``Deps``.
+"""The composition root: a validated ``Settings`` becomes clients, the store, an executor, ``Deps``.
 
-The CLI is the only module that *builds* ``Settings``; it hands the result here. The daemon
-calls this again on SIGHUP to swap in a new configuration. Owns no decisions.
+The CLI is the only module that *builds* ``Settings``; it hands the result here. The CLI, the
+daemon (which receives ``build_runtime`` as its factory and calls it again on SIGHUP) and the demo
+all wire through this one function. Owns no decisions.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from syncd.act import ActSettings, Executor
-from syncd.harbor import HarborClient, RequestRecord
-from syncd.observe import Progress, Scope
-from syncd.plan import PlanSettings
-from syncd.reconcile import Deps
+from syncd.core.plan import PlanSettings
+from syncd.engine.act import ActSettings, Executor
+from syncd.engine.observe import Progress, Scope
+from syncd.engine.reconcile import Deps
+from syncd.engine.runtime import Runtime, utcnow
+from syncd.harbor.client import HarborClient, RequestRecord
 from syncd.store import StateStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from syncd.settings import Settings
 
 __all__ = ["Runtime", "build_runtime", "utcnow"]
-
-
-def utcnow() -> datetime:
-    """Read the one wall clock syncd uses; everything else receives it injected."""
-    return datetime.now(UTC)
-
-
-@dataclass
-class Runtime:
-    """Live objects for one configuration; ``close()`` releases them."""
-
-    settings: Settings
-    clients: dict[str, HarborClient]
-    store: StateStore
-    deps: Deps
-
-    def close(self) -> None:
-        """Close every client and the state store."""
-        for client in self.clients.values():
-            client.close()
-        self.store.close()
 
 
 def plan_settings(settings: Settings) -> PlanSettings:

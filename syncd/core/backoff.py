@@ -1,6 +1,6 @@
 """What syncd remembers about repairing each policy, and the non-converging backoff.
 
-Pure: stdlib and ``syncd.model`` only. A policy whose execution succeeds while its drift does
+Pure: stdlib and ``syncd.core.model`` only. A policy whose execution succeeds while its drift does
 not shrink (``override=false`` with a differing digest, a filter that excludes the tags, ...)
 is marked non-converging and backed off exponentially instead of being re-triggered every pass.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from syncd.model import Drift, DriftClass
+from syncd.core.model import Drift, DriftClass
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from syncd import assess, observe
-from syncd.diff import carry_first_seen, drift_key
-from syncd.history import (
+from syncd.core import edges as assess
+from syncd.core.backoff import (
     PolicyHistory,
     from_record,
     label_non_converging,
@@ -26,10 +25,11 @@ from syncd.history import (
     settle,
     to_record,
 )
-from syncd.lock import pass_lock
-from syncd.model import (
+from syncd.core.diff import carry_first_seen, drift_key
+from syncd.core.model import (
     Action,
     ActionKind,
+    ActionResult,
     Catalog,
     Drift,
     Execution,
@@ -37,27 +37,30 @@ from syncd.model import (
     InstanceHealth,
     Outcome,
     ParityReport,
+    PassOutcome,
     PassResult,
     Plan,
     Skip,
     Topology,
 )
-from syncd.parity import parity_reports
-from syncd.plan import PlanSettings, make_plan, remaining
+from syncd.core.plan import PlanSettings, make_plan, remaining
+from syncd.core.topology import derive_topology
+from syncd.engine import observe
+from syncd.engine.lock import pass_lock
+from syncd.engine.parity import parity_reports
+from syncd.engine.toggle import restore_pending
 from syncd.store import StateStore, history_from_json
-from syncd.toggle import restore_pending
-from syncd.topology import derive_topology
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-    from syncd.act import Executor
-    from syncd.harbor import HarborClient
-    from syncd.health import Transition
+    from syncd.core.health import Transition
+    from syncd.engine.act import Executor
+    from syncd.harbor.client import HarborClient
 
 __all__ = ["Deps", "record_health", "run_pass"]
 
-log = structlog.get_logger("syncd.reconcile")
+log = structlog.get_logger("syncd.engine.reconcile")
 HISTORY_RETENTION = timedelta(days=90)
 """How long the audit trail and finished executions/intents are kept in the state store."""
 
@@ -243,7 +246,7 @@ def _repair(
             force_incremental=True,
         )
         _update_history(deps, history, outcomes=done, before=before, after=rnd.drift)
-        if not any(o.result == "succeeded" for o in done):
+        if not any(o.result == ActionResult.SUCCEEDED for o in done):
             break
     return rnd, plans, outcomes
 
@@ -356,7 +359,7 @@ def _result(
     hung: tuple[Execution, ...],
 ) -> PassResult:
     unobservable = [e for e in rnd.edges if not e.observable]
-    outcome = "drift" if drift or unobservable else "converged"
+    outcome = PassOutcome.DRIFT if drift or unobservable else PassOutcome.CONVERGED
     return PassResult(
         pass_id=pass_id,
         started_at=started,

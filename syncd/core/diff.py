@@ -2,7 +2,7 @@
 
 Owns: classifying every disagreement on one edge into a ``DriftClass``, the new base of an
 edge, first-seen bookkeeping for drift age, and per-edge summaries. Pure: stdlib and
-``syncd.model`` only; no I/O, no logging. Linear in the number of tags: agreement is found
+``syncd.core.model`` only; no I/O, no logging. Linear in the number of tags: agreement is found
 with set operations on dict item views, and only disagreeing keys are classified.
 
 Classification (E expected, D destination, B base of the last converged pass)::
@@ -19,13 +19,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from syncd.model import Drift, DriftClass
+from syncd.core.model import Drift, DriftClass
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from datetime import datetime
 
-    from syncd.model import Edge, TagKey
+    from syncd.core.model import Edge, TagKey
 
 __all__ = [
     "DriftKey",

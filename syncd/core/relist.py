@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
 
-    from syncd.model import Artifact, Catalog, Repository
+    from syncd.core.model import Artifact, Catalog, Repository
 
 __all__ = ["PAGE", "ListingPlan", "assemble", "plan_listing"]
 

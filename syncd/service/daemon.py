@@ -19,26 +19,27 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from syncd import health as health_mod
+from syncd.core import health as health_mod
+from syncd.core.model import PassOutcome, PassResult
+from syncd.engine.observe import probe_health
+from syncd.engine.reconcile import record_health, run_pass
+from syncd.engine.runtime import utcnow
 from syncd.errors import SyncdError
-from syncd.metrics import Metrics
-from syncd.model import PassResult
-from syncd.observe import probe_health
-from syncd.reconcile import record_health, run_pass
-from syncd.runtime import Runtime, build_runtime, utcnow
-from syncd.webserver import start_server
+from syncd.service.metrics import Metrics
+from syncd.service.webserver import start_server
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from pathlib import Path
     from types import FrameType
 
+    from syncd.engine.runtime import Runtime, RuntimeFactory
+    from syncd.service.webhook import WebhookEvent
     from syncd.settings import Settings
-    from syncd.webhook import WebhookEvent
 
 __all__ = ["Daemon", "run_daemon"]
 
-log = structlog.get_logger("syncd.daemon")
+log = structlog.get_logger("syncd.service.daemon")
 RECONCILE, HEALTH, SOON = "reconcile", "health", "reconcile-soon"
 SOON_DELAY = timedelta(seconds=1)
 """Webhooks and recoveries within this window share one pass (debounce)."""
@@ -52,11 +53,13 @@ class Daemon:
         *,
         settings: Settings,
         metrics: Metrics,
+        build: RuntimeFactory,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self._now = now
         self._metrics = metrics
-        self._runtime: Runtime = build_runtime(settings, on_request=metrics.record_request, now=now)
+        self._build = build
+        self._runtime: Runtime = build(settings, on_request=metrics.record_request, now=now)
         self._pass_lock = threading.Lock()
         self._focus: set[str] = set()
         self._focus_lock = threading.Lock()
@@ -93,7 +96,7 @@ class Daemon:
                     pass_id="failed",  # noqa: S106 - not a secret, a placeholder id
                     started_at=now,
                     finished_at=now,
-                    outcome="error",
+                    outcome=PassOutcome.ERROR,
                     error=str(exc),
                 )
                 self._metrics.record_pass(failed, now=now)
@@ -197,7 +200,7 @@ class Daemon:
         """Swap in a new configuration between passes and reschedule."""
         with self._pass_lock:
             old = self._runtime
-            self._runtime = build_runtime(
+            self._runtime = self._build(
                 settings, on_request=self._metrics.record_request, now=self._now
             )
             old.close()
@@ -223,10 +226,11 @@ def run_daemon(
     *,
     config_path: Path | None,
     reload: Callable[[Path | None], Settings],
+    build: RuntimeFactory,
 ) -> int:
     """Run until SIGTERM/SIGINT; SIGHUP reloads ``config_path``."""
     metrics = Metrics()
-    daemon = Daemon(settings=settings, metrics=metrics)
+    daemon = Daemon(settings=settings, metrics=metrics, build=build)
     http = settings.http
     secret = http.webhook_secret.get_secret_value() if http.webhook_secret else None
     server = start_server(

@@ -2,7 +2,7 @@ r"""Harbor's replication filter semantics and destination naming, copied exactly
 
 Owns: the doublestar v1.3.4 glob matcher Harbor uses for name and tag filters, how filters
 combine, and ``replaceNamespace`` (``dest_namespace`` + ``dest_namespace_replace_count``).
-Pure: stdlib and ``syncd.model`` only; no I/O, no logging.
+Pure: stdlib and ``syncd.core.model`` only; no I/O, no logging.
 
 The matcher compiles a glob into one anchored regex (cached). Semantics of doublestar v1.3.4
 (``Match``): ``/`` separates components; ``*`` and ``?`` never cross it; a component that is
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from syncd.model import Artifact, Filter
+    from syncd.core.model import Artifact, Filter
 
 __all__ = [
     "MappingError",

@@ -2,7 +2,7 @@
 
 Owns the stdlib ``ThreadingHTTPServer`` running on a daemon thread and the routing table.
 Nothing here decides anything: readiness comes from a callback, webhook bodies are parsed by
-:mod:`syncd.webhook` and accepted events are handed to a callback. Request headers and bodies
+the webhook module and accepted events are handed to a callback. Request headers and bodies
 are never logged, so a webhook's shared secret cannot leak through access logs.
 """
 
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from syncd.webhook import WebhookError, WebhookEvent, parse_webhook
+from syncd.service.webhook import WebhookError, WebhookEvent, parse_webhook
 
 if TYPE_CHECKING:
     from collections.abc import Callable

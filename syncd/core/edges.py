@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from syncd.diff import DriftKey, converged_base, diff_edge
-from syncd.filters import MappingError
-from syncd.topology import destination_scope, expected_on_destination, map_repositories
+from syncd.core.diff import DriftKey, converged_base, diff_edge
+from syncd.core.filters import MappingError
+from syncd.core.topology import destination_scope, expected_on_destination, map_repositories
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
-    from syncd.model import Catalog, Drift, Edge, Policy, TagKey, Topology
+    from syncd.core.model import Catalog, Drift, Edge, Policy, TagKey, Topology
 
 __all__ = [
     "EdgeAssessment",

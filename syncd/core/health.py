@@ -1,6 +1,6 @@
 """Classify one Harbor instance's health from its /ping and /health answers, and spot transitions.
 
-Pure (stdlib and ``syncd.model`` only): the caller does the HTTP and hands in the results.
+Pure (stdlib and ``syncd.core.model`` only): the caller does the HTTP and hands in the results.
 Harbor's ``/health`` answers 200 even when unhealthy, so the verdict comes from the body's
 ``status`` and ``components``. Replication runs in jobservice, pulls from and pushes to the
 registry and keeps its state in the database and redis, so those components (and core, which
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from syncd.model import HealthState, InstanceHealth
+from syncd.core.model import HealthState, InstanceHealth
 
 if TYPE_CHECKING:
     from datetime import datetime

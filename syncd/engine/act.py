@@ -16,20 +16,28 @@ from typing import TYPE_CHECKING, TypedDict
 
 import structlog
 
+from syncd.core.model import (
+    Action,
+    ActionKind,
+    ActionResult,
+    Execution,
+    ExecutionStatus,
+    Outcome,
+    Plan,
+)
+from syncd.engine.toggle import policy_body, toggle_policy
 from syncd.errors import HarborError, SyncdError
-from syncd.model import Action, ActionKind, Execution, ExecutionStatus, Outcome, Plan
-from syncd.toggle import policy_body, toggle_policy
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from datetime import datetime
 
-    from syncd.harbor import HarborClient
+    from syncd.harbor.client import HarborClient
     from syncd.store import StateStore
 
 __all__ = ["ActSettings", "Executor"]
 
-log = structlog.get_logger("syncd.act")
+log = structlog.get_logger("syncd.engine.act")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +96,12 @@ class Executor:
         # One failing action must not sink the others; it is recorded as a failed outcome.
         try:
             if self._settings.dry_run:
-                return Outcome(action=action, result="dry_run", detail="dry run: nothing sent")
+                return Outcome(
+                    action=action, result=ActionResult.DRY_RUN, detail="dry run: nothing sent"
+                )
             return self._run(action)
         except SyncdError as exc:
-            return Outcome(action=action, result="failed", detail=str(exc))
+            return Outcome(action=action, result=ActionResult.FAILED, detail=str(exc))
 
     def _run(self, action: Action) -> Outcome:
         client = self._clients[action.instance]
@@ -121,12 +131,12 @@ class Executor:
         if running:
             return Outcome(
                 action=action,
-                result="skipped",
+                result=ActionResult.SKIPPED,
                 detail=f"execution {running[0].id} of policy {action.policy_id} is running",
                 execution_id=running[0].id,
             )
         outcome = self._start_and_watch(client, action)
-        hung = outcome.result == "timeout" and self._settings.stop_hung
+        hung = outcome.result == ActionResult.TIMEOUT and self._settings.stop_hung
         if hung and outcome.execution_id and self._stop(client, outcome.execution_id):
             log.warning(
                 "act.hung_execution_retried",
@@ -142,7 +152,9 @@ class Executor:
         try:
             execution_id = client.start_execution(action.policy_id)
         except HarborError as exc:  # never retried here: the next pass re-plans
-            return Outcome(action=action, result="failed", detail=f"start refused: {exc}")
+            return Outcome(
+                action=action, result=ActionResult.FAILED, detail=f"start refused: {exc}"
+            )
         started = self._now()
         self._store.remember_execution(
             client.name, action.policy_id, execution_id, started_at=started
@@ -160,12 +172,15 @@ class Executor:
         if final is None or not final.status.terminal:
             return Outcome(
                 action=action,
-                result="timeout",
+                result=ActionResult.TIMEOUT,
                 detail=f"execution {execution_id} still {status} after "
                 f"{self._settings.execution_timeout:g}s (hung)",
                 execution_id=execution_id,
             )
-        result = {"Succeed": "succeeded", "Stopped": "stopped"}.get(final.status.value, "failed")
+        result = {
+            ExecutionStatus.SUCCEED: ActionResult.SUCCEEDED,
+            ExecutionStatus.STOPPED: ActionResult.STOPPED,
+        }.get(final.status, ActionResult.FAILED)
         return Outcome(
             action=action,
             result=result,
@@ -212,15 +227,19 @@ class Executor:
         assert action.policy_id is not None
         policy = client.get_policy(action.policy_id, owner=client.name)
         client.put_policy(action.policy_id, policy_body(policy.raw, enabled=True))
-        return Outcome(action=action, result="succeeded", detail="policy re-enabled")
+        return Outcome(action=action, result=ActionResult.SUCCEEDED, detail="policy re-enabled")
 
     def _delete_tag(self, client: HarborClient, action: Action) -> Outcome:
         if not (action.repository and action.tag and action.digest):
-            return Outcome(action=action, result="failed", detail="incomplete delete action")
+            return Outcome(
+                action=action, result=ActionResult.FAILED, detail="incomplete delete action"
+            )
         # By digest reference: if the tag moved since the plan, Harbor answers 404 and nothing
         # that syncd did not see is deleted.
         client.delete_tag(action.repository, reference=action.digest, tag=action.tag)
-        return Outcome(action=action, result="succeeded", detail=f"tag {action.tag} deleted")
+        return Outcome(
+            action=action, result=ActionResult.SUCCEEDED, detail=f"tag {action.tag} deleted"
+        )
 
     def _audit(self, outcome: Outcome, *, pass_id: str) -> None:
         """One audit row and one log event per action, with the same fields."""

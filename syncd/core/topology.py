@@ -15,18 +15,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from syncd.filters import (
+from syncd.core.filters import (
     destination_name,
     repository_selected,
     select_tags,
     tag_filter_passes,
 )
-from syncd.model import Edge, Policy, PolicyProblem, Topology
+from syncd.core.model import Edge, Policy, PolicyProblem, Topology
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping, Sequence
 
-    from syncd.model import Catalog, Registry, TagKey
+    from syncd.core.model import Catalog, Registry, TagKey
 
 __all__ = [
     "derive_topology",

@@ -1,4 +1,4 @@
-"""``HarborClient``: the Harbor v2.0 endpoints syncd uses, returning ``syncd.model`` values.
+"""``HarborClient``: the Harbor v2.0 endpoints syncd uses, returning ``syncd.core.model`` values.
 
 Owns the endpoint paths, their query parameters and the repository-name encoding; the shared
 mechanics (auth, cookies, retries, pagination, error mapping) live in ``harbor_http``. Reads are
@@ -12,20 +12,20 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 from syncd.errors import HarborAuthError, HarborError, HarborProtocolError
-from syncd.harbor_http import API, HarborSession, RequestRecord
-from syncd.parse import (
+from syncd.harbor.decode import (
     parse_artifact,
     parse_execution,
     parse_policy,
     parse_registry,
     parse_repository,
 )
+from syncd.harbor.session import API, HarborSession, RequestRecord
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import TracebackType
 
-    from syncd.model import Artifact, Execution, Policy, Registry, Repository
+    from syncd.core.model import Artifact, Execution, Policy, Registry, Repository
 
 __all__ = ["MANIFEST_ACCEPT", "HarborClient", "RequestRecord", "repository_path"]
 

@@ -17,11 +17,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 
-from syncd import health as health_mod
-from syncd.errors import HarborAuthError, HarborError, HarborNotFound
-from syncd.filters import glob_match
-from syncd.listing import ListingPlan, assemble, plan_listing
-from syncd.model import (
+from syncd.core import health as health_mod
+from syncd.core.filters import glob_match
+from syncd.core.model import (
     Artifact,
     Catalog,
     Execution,
@@ -31,14 +29,16 @@ from syncd.model import (
     Policy,
     Registry,
 )
+from syncd.core.relist import ListingPlan, assemble, plan_listing
+from syncd.errors import HarborAuthError, HarborError, HarborNotFound
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from datetime import datetime
 
-    from syncd.harbor import HarborClient
+    from syncd.harbor.client import HarborClient
 
-log = structlog.get_logger("syncd.observe")
+log = structlog.get_logger("syncd.engine.observe")
 
 __all__ = [
     "InstanceView",

@@ -18,7 +18,7 @@ Decisions worth knowing:
   first, then most drift; observe mode plans the same, then turns every action into an
   ``OBSERVE_ONLY`` skip whose detail says what would have been done.
 
-The non-converging bookkeeping (``PolicyHistory``, ``next_history``) lives in ``syncd.history``
+The non-converging bookkeeping (``PolicyHistory``, ``next_history``) lives in ``syncd.core.backoff``
 and is re-exported here.
 """
 
@@ -27,8 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from syncd.history import PolicyHistory, next_history
-from syncd.model import (
+from syncd.core.backoff import PolicyHistory, next_history
+from syncd.core.model import (
     Action,
     ActionKind,
     Drift,
@@ -37,6 +37,7 @@ from syncd.model import (
     HealthState,
     Plan,
     PolicyProblem,
+    ReconcileMode,
     Skip,
     SkipReason,
     Topology,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
     from datetime import datetime
 
-    from syncd.model import Outcome
+    from syncd.core.model import Outcome
 
 __all__ = ["PlanSettings", "PolicyHistory", "make_plan", "next_history", "policy_key", "remaining"]
 
@@ -59,7 +60,7 @@ _TRIGGERABLE = frozenset({DriftClass.MISSING, DriftClass.STALE, DriftClass.NON_C
 class PlanSettings:
     """Knobs of the planner (a slice of the daemon's settings)."""
 
-    mode: str
+    mode: ReconcileMode
     """``observe`` | ``trigger`` | ``toggle``."""
     max_actions_per_pass: int = 10
     propagate_deletions: bool = False
@@ -110,7 +111,7 @@ def make_plan(
     deletes = _deletions(by_class[DriftClass.DELETED_UNPROPAGATED], ctx, skips)
     actions += _cap(deletes, settings.max_deletions_per_pass, SkipReason.CAP_REACHED, skips)
     skips += _report(by_class[DriftClass.EXTRA], SkipReason.EXTRA_REPORTED, "only on destination")
-    if settings.mode == "observe":
+    if settings.mode == ReconcileMode.OBSERVE:
         skips += [_would(action) for action in actions]
         actions = []
     return Plan(actions=tuple(actions), skips=tuple(sorted(skips, key=_skip_order)))
@@ -177,7 +178,7 @@ def _trigger_blocker(
 
 
 def _trigger_action(key: PolicyKey, items: list[Drift], ctx: _Inputs) -> Action:
-    kind = ActionKind.TOGGLE if ctx.settings.mode == "toggle" else ActionKind.TRIGGER
+    kind = ActionKind.TOGGLE if ctx.settings.mode == ReconcileMode.TOGGLE else ActionKind.TRIGGER
     edges = tuple(sorted({item.edge for item in items}, key=lambda edge: edge.name))
     counts: dict[str, int] = {}
     for item in items:

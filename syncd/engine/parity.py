@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from syncd.core.model import ParityReport
 from syncd.errors import HarborError
-from syncd.model import ParityReport
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from syncd.harbor import HarborClient
-    from syncd.model import Artifact, Catalog
+    from syncd.core.model import Artifact, Catalog
+    from syncd.harbor.client import HarborClient
 
 __all__ = [
     "ParityResult",
@@ -40,7 +40,7 @@ __all__ = [
     "sample_artifacts",
 ]
 
-log = structlog.get_logger("syncd.parity")
+log = structlog.get_logger("syncd.engine.parity")
 
 Target = tuple[str, str]
 """``(full repository name, manifest digest)``."""

@@ -1,4 +1,4 @@
-"""Harbor JSON -> ``syncd.model`` values, at the client boundary.
+"""Harbor JSON -> ``syncd.core.model`` values, at the client boundary.
 
 Pure functions. Every field the spec marks ``x-nullable`` (or that Harbor omits) falls back to
 the value Harbor itself would use; a field the decision core cannot do without (a digest, an id,
@@ -12,8 +12,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from syncd.core.model import (
+    Artifact,
+    Execution,
+    ExecutionStatus,
+    Filter,
+    Policy,
+    Registry,
+    Repository,
+)
 from syncd.errors import HarborProtocolError
-from syncd.model import Artifact, Execution, ExecutionStatus, Filter, Policy, Registry, Repository
 
 __all__ = [
     "parse_artifact",

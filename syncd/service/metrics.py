@@ -4,7 +4,7 @@ Every name carries the ``syncd_`` prefix and every label is low-cardinality (ins
 drift class, action kind/result, outcome, status class, policy problem). Repositories, tags and
 digests are never labels: they would grow without bound.
 
-Pass metrics are derived solely from the frozen :class:`syncd.model.PassResult` in
+Pass metrics are derived solely from the frozen :class:`syncd.core.model.PassResult` in
 :meth:`Metrics.record_pass`; the HTTP client reports each request through
 :meth:`Metrics.record_request`. No other module touches ``prometheus_client`` objects.
 """
@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Protocol
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from syncd import __version__
-from syncd.model import DriftClass, HealthState, PolicyProblem
+from syncd.core.model import ActionResult, DriftClass, HealthState, PassOutcome, PolicyProblem
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from syncd.model import Drift, InstanceHealth, PassResult
+    from syncd.core.model import Drift, InstanceHealth, PassResult
 
 __all__ = ["PASS_OUTCOMES", "STATUS_CLASSES", "Metrics", "RequestRecordLike"]
 
@@ -215,11 +215,13 @@ class Metrics:
             self.actions.labels(kind=outcome.action.kind.value, result=outcome.result).inc()
         # Hung: seen InProgress past the timeout (any starter), or timed out under syncd's watch.
         hung = Tally(e.instance for e in result.hung)
-        timed_out = Tally(o.action.instance for o in result.outcomes if o.result == "timeout")
+        timed_out = Tally(
+            o.action.instance for o in result.outcomes if o.result == ActionResult.TIMEOUT
+        )
         instances = {h.instance for h in result.health} | set(hung) | set(timed_out)
         for instance in instances:
             self.record_hung(instance, max(hung.get(instance, 0), timed_out.get(instance, 0)))
-        if result.outcome == "error":
+        if result.outcome == PassOutcome.ERROR:
             # An errored pass measured nothing trustworthy: keep the last observed values and
             # let SyncdNoSuccessfulPass report the gap instead of zeroing real drift.
             return

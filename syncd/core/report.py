@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from syncd.diff import summarize
+from syncd.core.diff import summarize
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from syncd.model import Drift, DriftClass, PassResult
+    from syncd.core.model import Drift, DriftClass, PassResult
 
 
 __all__ = ["render_json", "render_table", "result_dict"]

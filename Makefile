@@ -7,12 +7,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint unit bench setup system-deps clean
+.PHONY: demo test lint unit bench setup system-deps wheel-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	# compat mode: a plain .pth to the checkout (setuptools' default finder warns on every install)
+	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 setup: $(STAMP) system-deps  ## everything the tests need
@@ -32,7 +33,10 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
 
-test: setup lint unit  ## lint, types, architecture contract, all tests
+wheel-check:  ## the built wheel, installed without extras, runs --help, sim --help and demo
+	./scripts/check-wheel
+
+test: setup lint unit wheel-check  ## lint, types, architecture contract, all tests, the wheel
 
 bench: $(STAMP)  ## benchmark figures (not part of the pass/fail suite)
 	$(BIN)/python -m bench.snapshot

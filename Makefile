@@ -27,7 +27,7 @@ demo: $(STAMP)  ## replay the dual-master outage story against the built-in simu
 lint: $(STAMP)
 	$(BIN)/ruff check syncd tests bench
 	$(BIN)/ruff format --check syncd tests bench
-	$(BIN)/mypy syncd bench
+	$(BIN)/mypy syncd bench tests
 	$(BIN)/lint-imports
 
 unit: $(STAMP)

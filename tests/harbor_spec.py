@@ -40,7 +40,8 @@ class SpecViolation(AssertionError):  # noqa: N818 - reads as an assertion in fa
 def spec() -> dict[str, Any]:
     """Return the parsed spec document."""
     with SPEC_PATH.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        loaded: dict[str, Any] = yaml.safe_load(fh)
+    return loaded
 
 
 def _nullable(node: Any, *, strict: bool) -> Any:
@@ -63,7 +64,8 @@ def _nullable(node: Any, *, strict: bool) -> Any:
 
 @functools.cache
 def _definitions(*, strict: bool) -> dict[str, Any]:
-    return _nullable(copy.deepcopy(spec()["definitions"]), strict=strict)
+    resolved: dict[str, Any] = _nullable(copy.deepcopy(spec()["definitions"]), strict=strict)
+    return resolved
 
 
 def _template_regex(template: str) -> re.Pattern[str]:
@@ -94,7 +96,8 @@ def operation(method: str, path: str) -> tuple[str, dict[str, Any]]:
 
 def _resolve_param(p: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in p:
-        return spec()["parameters"][p["$ref"].rsplit("/", 1)[-1]]
+        param: dict[str, Any] = spec()["parameters"][p["$ref"].rsplit("/", 1)[-1]]
+        return param
     return p
 
 

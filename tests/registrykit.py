@@ -8,7 +8,20 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from simkit import AUTH
+
+from tests.simkit import AUTH
+
+__all__ = [
+    "ACCEPT",
+    "AUTH",
+    "MISSING",
+    "api_artifacts",
+    "get_manifest",
+    "head",
+    "requires_registry",
+    "settled",
+    "skopeo_push",
+]
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-import harbor_spec
 import httpx
 import pytest
+
+from tests import harbor_spec
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -344,7 +344,7 @@ def _save_history(deps: Deps, history: Mapping[tuple[str, int], PolicyHistory]) 
         deps.store.save_history(owner, policy_id, to_record(record))
 
 
-def _result(
+def _result(  # noqa: PLR0913 - to become a core value built in one place (issue 10)
     *,
     pass_id: str,
     started: datetime,

@@ -131,7 +131,7 @@ class JournalTables(Database):
 
     # ------------------------------------------------------------------ audit trail
 
-    def audit(
+    def audit(  # noqa: PLR0913 - one keyword per audit column, all keyword-only
         self,
         *,
         pass_id: str,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-import harbor_spec
 import httpx
 import pytest
 import respx
@@ -14,6 +13,7 @@ from pydantic import SecretStr
 
 from syncd.harbor.client import HarborClient
 from syncd.settings import InstanceSettings
+from tests import harbor_spec
 
 if TYPE_CHECKING:
     from syncd.harbor.session import RequestRecord
@@ -75,7 +75,8 @@ def transport(router, sent):
         if not request.url.path.startswith("/v2/"):
             body = json.loads(request.content) if request.content else None
             harbor_spec.validate_request(request.method, str(request.url), body)
-        return router.handler(request)
+        response: httpx.Response = router.handler(request)
+        return response
 
     return httpx.MockTransport(handler)
 

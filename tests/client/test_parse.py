@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import harbor_spec
 import pytest
 
 from syncd.core.model import ExecutionStatus, Filter
@@ -17,6 +16,7 @@ from syncd.harbor.decode import (
     parse_repository,
     parse_time,
 )
+from tests import harbor_spec
 
 API = "/api/v2.0"
 D1 = "sha256:" + "11" * 32

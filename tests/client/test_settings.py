@@ -10,6 +10,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from syncd.core.model import ReconcileMode
 from syncd.errors import ConfigError
 from syncd.settings import InstanceSettings, Settings, load_settings, redacted_dump
 
@@ -190,7 +191,7 @@ def test_settings_are_frozen(tmp_path):
     """The tree cannot be changed after loading."""
     settings = _load(tmp_path, _minimal())
     with pytest.raises(ValidationError):
-        settings.reconcile.mode = "observe"  # type: ignore[misc]
+        settings.reconcile.mode = ReconcileMode.OBSERVE  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(

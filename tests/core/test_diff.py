@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import T0, tag_maps
 
 from syncd.core.diff import carry_first_seen, converged_base, diff_edge, drift_key, summarize
 from syncd.core.model import DriftClass, Edge
+from tests.core.strategies import T0, tag_maps
 
 AB = Edge("a", "b", "a", 1)
 BA = Edge("b", "a", "b", 2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import bracex
 import pytest
 from hypothesis import assume, given, settings
-from strategies import glob_patterns, glob_texts
 from wcmatch import glob as wcglob
 
 from syncd.core.filters import (
@@ -17,6 +16,7 @@ from syncd.core.filters import (
     tag_filter_passes,
 )
 from syncd.core.model import Artifact, Filter
+from tests.core.strategies import glob_patterns, glob_texts
 
 # doublestar v1 with "/" as separator: ``**`` components, ``{}`` groups, dot files are plain
 # names, case-sensitive everywhere (CASE pins it independently of the platform).

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import INSTANCES, T0, drifts
 
 from syncd.core.model import (
     ActionKind,
@@ -17,22 +17,28 @@ from syncd.core.model import (
     HealthState,
     Policy,
     PolicyProblem,
+    ReconcileMode,
     SkipReason,
     Topology,
 )
 from syncd.core.plan import PlanSettings, PolicyHistory, make_plan, next_history, policy_key
+from tests.core.strategies import INSTANCES, T0, drifts
 
 UP, DOWN, DEGRADED = HealthState.UP, HealthState.DOWN, HealthState.DEGRADED
 AB = Edge("a", "b", "a", 1)
 BA = Edge("b", "a", "b", 2)
 AC = Edge("a", "c", "a", 3)
 ALL_UP = dict.fromkeys(INSTANCES, UP)
-TRIGGER = PlanSettings(mode="trigger")
+TRIGGER = PlanSettings(mode=ReconcileMode.TRIGGER)
 
 
 def drift(edge=AB, cls=DriftClass.MISSING, tag="v1", *, age=0, **kwargs) -> Drift:
     """Build one drift entry on ``edge`` first seen ``age`` seconds before T0."""
-    defaults = {"source_digest": "sha256:s", "destination_digest": None, "base_digest": None}
+    defaults: dict[str, Any] = {
+        "source_digest": "sha256:s",
+        "destination_digest": None,
+        "base_digest": None,
+    }
     defaults.update(kwargs)
     return Drift(
         edge=edge,
@@ -91,13 +97,13 @@ def test_missing_drift_triggers_covering_policy_once():
 
 def test_toggle_mode_plans_toggle():
     """Toggle mode repairs with a TOGGLE action instead."""
-    result = plan([drift()], cfg=PlanSettings(mode="toggle"))
+    result = plan([drift()], cfg=PlanSettings(mode=ReconcileMode.TOGGLE))
     assert [a.kind for a in result.actions] == [ActionKind.TOGGLE]
 
 
 def test_observe_mode_only_reports_what_it_would_do():
     """Observe mode takes no action and says what it would have triggered."""
-    result = plan([drift()], cfg=PlanSettings(mode="observe"))
+    result = plan([drift()], cfg=PlanSettings(mode=ReconcileMode.OBSERVE))
     assert result.actions == ()
     (skip,) = result.skips
     assert skip.reason is SkipReason.OBSERVE_ONLY
@@ -162,7 +168,7 @@ def test_stale_moved_on_destination_is_left_for_the_reverse_edge():
 def test_cap_keeps_oldest_drift_first():
     """With a cap of 1, the policy with the oldest drift goes first; the rest is CAP_REACHED."""
     items = [drift(AB, age=10), drift(BA, age=500), drift(AC, age=50)]
-    result = plan(items, cfg=PlanSettings(mode="trigger", max_actions_per_pass=1))
+    result = plan(items, cfg=PlanSettings(mode=ReconcileMode.TRIGGER, max_actions_per_pass=1))
     assert [(a.instance, a.policy_id) for a in result.actions] == [("b", 2)]
     assert reasons(result) == ["cap_reached", "cap_reached"]
 
@@ -170,7 +176,7 @@ def test_cap_keeps_oldest_drift_first():
 def test_cap_ties_break_on_most_drift():
     """Equal ages: the policy with more drifted tags goes first."""
     items = [drift(AB), drift(AC, tag="v1"), drift(AC, tag="v2")]
-    result = plan(items, cfg=PlanSettings(mode="trigger", max_actions_per_pass=1))
+    result = plan(items, cfg=PlanSettings(mode=ReconcileMode.TRIGGER, max_actions_per_pass=1))
     assert [a.policy_id for a in result.actions] == [3]
 
 
@@ -188,7 +194,7 @@ def test_disabled_policy_is_reported():
 
 def test_disabled_policy_reenabled_when_configured():
     """With reenable_disabled_policies, a disabled policy gets ENABLE_POLICY on its owner."""
-    cfg = PlanSettings(mode="trigger", reenable_disabled_policies=True)
+    cfg = PlanSettings(mode=ReconcileMode.TRIGGER, reenable_disabled_policies=True)
     result = plan([], topo=topology(problems=DISABLED), cfg=cfg)
     assert [(a.kind, a.instance, a.policy_id) for a in result.actions] == [
         (ActionKind.ENABLE_POLICY, "a", 9)
@@ -198,7 +204,7 @@ def test_disabled_policy_reenabled_when_configured():
 def test_disabled_policy_with_other_problem_is_not_reenabled():
     """A disabled policy that points nowhere is not re-enabled."""
     problems = (*DISABLED, ("a", 9, PolicyProblem.UNKNOWN_ENDPOINT, "nowhere"))
-    cfg = PlanSettings(mode="trigger", reenable_disabled_policies=True)
+    cfg = PlanSettings(mode=ReconcileMode.TRIGGER, reenable_disabled_policies=True)
     result = plan([], topo=topology(problems=problems), cfg=cfg)
     assert result.actions == ()
     assert reasons(result) == ["policy_disabled"]
@@ -224,7 +230,9 @@ def test_conflict_newest_push_wins_and_dual_edges_resolve_once():
     times = {("a", "lib/app", "sha256:s"): T0, ("b", "lib/app", "sha256:d"): T0 - timedelta(1)}
     items = [conflict(AB), conflict(BA, src="sha256:d", dst="sha256:s")]
     result = plan(
-        items, cfg=PlanSettings(mode="trigger", conflict_preference="newest"), times=times
+        items,
+        cfg=PlanSettings(mode=ReconcileMode.TRIGGER, conflict_preference="newest"),
+        times=times,
     )
     (action,) = result.actions
     assert action.kind is ActionKind.RESOLVE_CONFLICT
@@ -241,7 +249,9 @@ def test_conflict_newest_push_wins_and_dual_edges_resolve_once():
 
 def test_conflict_named_instance_wins():
     """A named preferred instance wins on edges it is part of."""
-    result = plan([conflict(AB)], cfg=PlanSettings(mode="trigger", conflict_preference="b"))
+    result = plan(
+        [conflict(AB)], cfg=PlanSettings(mode=ReconcileMode.TRIGGER, conflict_preference="b")
+    )
     (action,) = result.actions
     # a loses: its tag (at a's digest) goes, then b's policy b->a copies b's digest over.
     assert (action.instance, action.digest) == ("a", "sha256:s")
@@ -250,7 +260,7 @@ def test_conflict_named_instance_wins():
 
 def test_conflict_without_a_policy_back_to_the_loser_is_reported():
     """A winner on the destination side needs a reverse policy to copy it; without one, report."""
-    cfg = PlanSettings(mode="trigger", conflict_preference="b")
+    cfg = PlanSettings(mode=ReconcileMode.TRIGGER, conflict_preference="b")
     result = plan([conflict(AB)], topo=topology(AB), cfg=cfg)
     assert result.actions == ()
     assert reasons(result) == ["conflict_reported"]
@@ -266,7 +276,7 @@ def test_conflict_without_a_policy_back_to_the_loser_is_reported():
 )
 def test_undecidable_conflict_is_reported(item, preference):
     """A conflict without a clear winner stays reported."""
-    cfg = PlanSettings(mode="trigger", conflict_preference=preference)
+    cfg = PlanSettings(mode=ReconcileMode.TRIGGER, conflict_preference=preference)
     assert reasons(plan([item], cfg=cfg)) == ["conflict_reported"]
 
 
@@ -296,7 +306,7 @@ def test_deletions_not_propagated_by_default():
 
 def test_deletion_on_source_deletes_tag_on_destination_once():
     """A deletion on A propagates to B exactly once, whichever edge reports it."""
-    cfg = PlanSettings(mode="trigger", propagate_deletions=True)
+    cfg = PlanSettings(mode=ReconcileMode.TRIGGER, propagate_deletions=True)
     result = plan([deleted(AB, "a"), deleted(BA, "a")], cfg=cfg)
     (action,) = result.actions
     assert (action.kind, action.instance, action.repository, action.tag, action.digest) == (
@@ -311,7 +321,9 @@ def test_deletion_on_source_deletes_tag_on_destination_once():
 
 def test_deletions_are_capped_separately():
     """max_deletions_per_pass caps DELETE actions; the rest is CAP_REACHED."""
-    cfg = PlanSettings(mode="trigger", propagate_deletions=True, max_deletions_per_pass=2)
+    cfg = PlanSettings(
+        mode=ReconcileMode.TRIGGER, propagate_deletions=True, max_deletions_per_pass=2
+    )
     items = [deleted(AB, "a", tag=f"v{n}") for n in range(5)] + [drift(AC)]
     result = plan(items, cfg=cfg)
     kinds = [a.kind for a in result.actions]
@@ -322,7 +334,7 @@ def test_deletions_are_capped_separately():
 
 def test_deletion_needs_destination_alive():
     """No deletion goes to an instance that is down."""
-    cfg = PlanSettings(mode="trigger", propagate_deletions=True)
+    cfg = PlanSettings(mode=ReconcileMode.TRIGGER, propagate_deletions=True)
     result = plan([deleted(AB, "a")], cfg=cfg, health={"a": UP, "b": DOWN})
     assert reasons(result) == ["endpoint_down"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from strategies import T0
 
 from syncd.core.filters import MappingError
 from syncd.core.model import (
@@ -23,6 +22,7 @@ from syncd.core.topology import (
     map_repositories,
     normalize_url,
 )
+from tests.core.strategies import T0
 
 URLS = {
     "hq": "https://hq.example.com",

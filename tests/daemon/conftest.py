@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from daemonkit import DaemonProcess, StartDaemon, converged, poll_until, settled, write_config
 
 from syncd.sim import SimCluster, SimInstance
+from tests.daemonkit import DaemonProcess, StartDaemon, converged, poll_until, settled, write_config
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from daemonkit import (
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.daemonkit import (
     DEADLINE,
     WEBHOOK_SECRET,
     StartDaemon,
@@ -24,7 +26,6 @@ from daemonkit import (
     push_while_down,
     write_config,
 )
-from prometheus_client.parser import text_string_to_metric_families
 
 if TYPE_CHECKING:
     from pathlib import Path

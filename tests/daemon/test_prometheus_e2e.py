@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import yaml
-from daemonkit import (
+
+from tests.daemonkit import (
     DEADLINE,
     DaemonProcess,
     converged,
@@ -36,9 +37,8 @@ from daemonkit import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from daemonkit import StartDaemon
-
     from syncd.sim import SimInstance
+    from tests.daemonkit import StartDaemon
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("daemon")]
 

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 import httpx
 import psutil
 import pytest
-from registrykit import AUTH, head, requires_registry, skopeo_push
 
 from syncd.sim import SimCluster, SimInstance, dataplane
+from tests.registrykit import AUTH, head, requires_registry, skopeo_push
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.needs_registry, requires_registry]
 
 def _gone(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return True
 
@@ -67,7 +67,7 @@ def test_shared_node_serves_the_same_content(image: tuple[Path, str]):
 
 def test_required_plane_without_binary_fails(monkeypatch):
     """data_plane=True without docker-registry on PATH is an error, not a silent fake."""
-    monkeypatch.setattr(dataplane.shutil, "which", lambda _name: None)
+    monkeypatch.setattr("syncd.sim.dataplane.shutil.which", lambda _name: None)
     with pytest.raises(dataplane.DataPlaneError, match="docker-registry"):
         SimInstance("a", data_plane=True)
     assert SimInstance("b").data_plane is None

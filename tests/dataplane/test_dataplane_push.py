@@ -6,9 +6,11 @@ import hashlib
 from typing import TYPE_CHECKING
 
 import httpx
-import ocikit
 import pytest
-from registrykit import (
+
+from syncd.sim import SimInstance
+from tests import ocikit
+from tests.registrykit import (
     AUTH,
     api_artifacts,
     get_manifest,
@@ -16,8 +18,6 @@ from registrykit import (
     requires_registry,
     skopeo_push,
 )
-
-from syncd.sim import SimInstance
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

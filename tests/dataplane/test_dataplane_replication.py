@@ -6,9 +6,11 @@ import hashlib
 from typing import TYPE_CHECKING
 
 import httpx
-import ocikit
 import pytest
-from registrykit import (
+
+from syncd.sim import SimCluster
+from tests import ocikit
+from tests.registrykit import (
     AUTH,
     get_manifest,
     head,
@@ -16,9 +18,7 @@ from registrykit import (
     settled,
     skopeo_push,
 )
-from simkit import wait_for
-
-from syncd.sim import SimCluster
+from tests.simkit import wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from registrykit import AUTH, head
 
 from syncd.sim import SimInstance
+from tests.registrykit import AUTH, head
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

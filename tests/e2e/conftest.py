@@ -11,7 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from e2ekit import (
+
+from syncd.cli import main
+from syncd.sim import SimCluster
+from tests.e2e.e2ekit import (
     CliRun,
     MakePair,
     Pair,
@@ -22,9 +25,6 @@ from e2ekit import (
     quiesce,
     write_config,
 )
-
-from syncd.cli import main
-from syncd.sim import SimCluster
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping

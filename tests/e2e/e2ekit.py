@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import harbor_spec
-from simkit import AUTH, wait_for
+from tests import harbor_spec
+from tests.simkit import AUTH, wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

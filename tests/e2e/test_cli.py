@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from e2ekit import executions, finished, push_during_outage, quiesce, spawn, starts
-from simkit import wait_for
+
+from tests.e2e.e2ekit import executions, finished, push_during_outage, quiesce, spawn, starts
+from tests.simkit import wait_for
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from e2ekit import Pair, RunCli, WriteConfig
+    from tests.e2e.e2ekit import Pair, RunCli, WriteConfig
 
 SECRET = "Sup3r-s3cret-harbor-pw"
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from e2ekit import (
+
+from tests.e2e.e2ekit import (
     assert_spec_conformant,
     drift_rows,
     push_during_outage,
@@ -21,7 +22,7 @@ from e2ekit import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from e2ekit import Pair, RunCli, WriteConfig
+    from tests.e2e.e2ekit import Pair, RunCli, WriteConfig
 
 DIFF = ("diff", "--output", "json")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from e2ekit import executions, quiesce
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
@@ -13,11 +12,12 @@ from syncd.engine.reconcile import run_pass
 from syncd.service.metrics import Metrics
 from syncd.settings import load_settings
 from syncd.wiring import build_runtime
+from tests.e2e.e2ekit import executions, quiesce
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from e2ekit import Pair, WriteConfig
+    from tests.e2e.e2ekit import Pair, WriteConfig
 
 
 def test_foreign_hung_execution_is_reported_and_blocks_a_second_start(

@@ -13,7 +13,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from e2ekit import (
+
+from syncd.sim.state import utcnow
+from tests.e2e.e2ekit import (
     POLICIES,
     drift_rows,
     executions,
@@ -25,14 +27,11 @@ from e2ekit import (
     write_config,
 )
 
-from syncd.sim.state import utcnow
-
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from e2ekit import CliRun, MakePair, Pair, RunCli, WriteConfig
-
     from syncd.sim import SimCluster, SimInstance
+    from tests.e2e.e2ekit import CliRun, MakePair, Pair, RunCli, WriteConfig
 
 RECONCILE = ("reconcile", "--once", "--output", "json")
 APP = "library/app"

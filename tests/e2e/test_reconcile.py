@@ -10,7 +10,8 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from e2ekit import (
+
+from tests.e2e.e2ekit import (
     POLICIES,
     drift_rows,
     executions,
@@ -23,7 +24,7 @@ from e2ekit import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from e2ekit import CliRun, MakePair, Pair, RunCli, WriteConfig
+    from tests.e2e.e2ekit import CliRun, MakePair, Pair, RunCli, WriteConfig
 
 RECONCILE = ("reconcile", "--once", "--output", "json")
 STORY_TAGS = [("library/app", "v2"), ("library/web", "v1")]

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from e2ekit import POLICIES, finished, push_during_outage, quiesce, requests, spawn
-from simkit import api, wait_for
 
 from syncd.store import StateStore
+from tests.e2e.e2ekit import POLICIES, finished, push_during_outage, quiesce, requests, spawn
+from tests.simkit import api, wait_for
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from e2ekit import Pair, RunCli, WriteConfig
+    from tests.e2e.e2ekit import Pair, RunCli, WriteConfig
 
 
 def _pending(state_path: Path) -> list[tuple[str, int]]:

@@ -12,6 +12,7 @@ from syncd import __version__
 from syncd.core.model import (
     Action,
     ActionKind,
+    ActionResult,
     Drift,
     DriftClass,
     Edge,
@@ -140,9 +141,9 @@ def test_actions_policies_and_executions(metrics):
     trigger = Action(kind=ActionKind.TRIGGER, instance="a", policy_id=1, edges=(AB,), reason="r")
     res = result(
         outcomes=(
-            Outcome(action=trigger, result="succeeded"),
-            Outcome(action=trigger, result="succeeded"),
-            Outcome(action=trigger, result="failed"),
+            Outcome(action=trigger, result=ActionResult.SUCCEEDED),
+            Outcome(action=trigger, result=ActionResult.SUCCEEDED),
+            Outcome(action=trigger, result=ActionResult.FAILED),
         ),
         running_executions=3,
         non_converging_policies=(("a", 1), ("a", 1), ("b", 2)),
@@ -156,8 +157,8 @@ def test_actions_policies_and_executions(metrics):
         ),
     )
     metrics.record_pass(res, now=T0)
-    assert value(metrics, "syncd_actions_total", kind="trigger", result="succeeded") == 2
-    assert value(metrics, "syncd_actions_total", kind="trigger", result="failed") == 1
+    assert value(metrics, "syncd_actions_total", kind="trigger", result=ActionResult.SUCCEEDED) == 2
+    assert value(metrics, "syncd_actions_total", kind="trigger", result=ActionResult.FAILED) == 1
     assert value(metrics, "syncd_executions_in_progress") == 3
     assert value(metrics, "syncd_non_converging_policies") == 2
     assert value(metrics, "syncd_disabled_policies") == 1

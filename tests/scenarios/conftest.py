@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from scenariokit import Image, build_images
 
 from syncd.sim import SimCluster
+from tests.scenarios.scenariokit import Image, build_images
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

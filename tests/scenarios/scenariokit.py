@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import ocikit
-from daemonkit import daemon_config, poll_until, write_config
-from registrykit import head, skopeo_push
+from tests import ocikit
+from tests.daemonkit import daemon_config, poll_until, write_config
+from tests.registrykit import head, skopeo_push
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

@@ -11,9 +11,10 @@ import signal
 from typing import TYPE_CHECKING
 
 import pytest
-from daemonkit import DaemonProcess, daemon_config, write_config
-from registrykit import requires_registry
-from scenariokit import (
+
+from tests.daemonkit import DaemonProcess, daemon_config, write_config
+from tests.registrykit import requires_registry
+from tests.scenarios.scenariokit import (
     assert_nothing_deleted,
     assert_same_everywhere,
     manual_policies,
@@ -26,9 +27,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from scenariokit import Image
-
     from syncd.sim import SimCluster
+    from tests.scenarios.scenariokit import Image
 
 pytestmark = [
     pytest.mark.needs_registry,

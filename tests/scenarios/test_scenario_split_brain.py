@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from registrykit import requires_registry
-from scenariokit import (
+
+from tests.registrykit import requires_registry
+from tests.scenarios.scenariokit import (
     assert_nothing_deleted,
     executions,
     push,
@@ -25,9 +26,8 @@ from scenariokit import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from scenariokit import Image
-
     from syncd.sim import SimCluster
+    from tests.scenarios.scenariokit import Image
 
 pytestmark = [
     pytest.mark.needs_registry,

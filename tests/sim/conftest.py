@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from simkit import AUTH, seed_catalog
 
 from syncd.sim import SimCluster, SimInstance
+from tests.simkit import AUTH, seed_catalog
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

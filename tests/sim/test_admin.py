@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import httpx
-from simkit import api, wait_for
 
 from syncd.sim import SimInstance
+from tests.simkit import api, wait_for
 
 
 def test_generate_large_catalog_counts() -> None:

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from simkit import api, check, wait_for
+
+from tests.simkit import api, check, wait_for
 
 if TYPE_CHECKING:
     from syncd.sim import SimCluster
@@ -107,7 +108,7 @@ def test_vendored_spec_is_the_recorded_upstream_file():
     import hashlib  # noqa: PLC0415 - only this test needs it
     import re  # noqa: PLC0415
 
-    from harbor_spec import SPEC_PATH  # noqa: PLC0415
+    from tests.harbor_spec import SPEC_PATH  # noqa: PLC0415
 
     recorded = re.search(
         r"sha256 of `swagger.yaml`: `([0-9a-f]{64})`", (SPEC_PATH.parent / "SOURCE.md").read_text()

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from simkit import api, check, wait_for
 
 from syncd.sim.policy import cron_error, cron_matches
+from tests.simkit import api, check, wait_for
 
 if TYPE_CHECKING:
     from syncd.sim import SimCluster

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from simkit import AUTH, api, check
 
 from syncd.sim import SimInstance
+from tests.simkit import AUTH, api, check
 
 
 def test_page_size_over_100_is_422(client: httpx.Client) -> None:

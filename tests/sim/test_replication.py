@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from simkit import api, wait_for
+
+from tests.simkit import api, wait_for
 
 if TYPE_CHECKING:
     from syncd.sim import SimCluster, SimInstance

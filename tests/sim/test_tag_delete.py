@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from simkit import api, check
-
 from syncd.sim import SimInstance
+from tests.simkit import api, check
 
 
 def test_tag_delete_by_digest_reference_refuses_a_moved_tag():

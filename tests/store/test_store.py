@@ -162,7 +162,7 @@ def test_failed_save_rolls_back_and_raises_state_error(store):
     store.save_base("a->b", {("p/r", "old"): "sha256:o"}, at=T0)
     unbindable = {("p/r", "new1"): "sha256:n1", ("p/r", "new2"): ["not", "a", "digest"]}
     with pytest.raises(StateError):
-        store.save_base("a->b", unbindable, at=T0 + timedelta(hours=1))  # type: ignore[dict-item]
+        store.save_base("a->b", unbindable, at=T0 + timedelta(hours=1))
     assert store.load_base("a->b") == {("p/r", "old"): "sha256:o"}
     assert store.last_converged("a->b") == T0
     assert store.writable()

@@ -1,0 +1,1 @@
+"""Tests: tests/e2e."""

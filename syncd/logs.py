@@ -24,7 +24,14 @@ import structlog
 if TYPE_CHECKING:
     from structlog.typing import EventDict, Processor, WrappedLogger
 
-__all__ = ["MASK", "Redactor", "configure_logging", "redact_secrets"]
+__all__ = [
+    "MASK",
+    "Redactor",
+    "configure_logging",
+    "is_secret_key",
+    "redact_secrets",
+    "redact_text",
+]
 
 MASK = "**********"
 
@@ -54,7 +61,8 @@ _LEVELS = {"debug", "info", "warning", "error", "critical"}
 _NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler.executors", "apscheduler.scheduler")
 
 
-def _is_secret_key(key: object) -> bool:
+def is_secret_key(key: object) -> bool:
+    """Whether a mapping key names a secret (``password``, ``*_token``, ...), any case."""
     if not isinstance(key, str):
         return False
     norm = key.lower().replace("-", "_")
@@ -73,7 +81,7 @@ class Redactor:
         return {key: self._value(key, value) for key, value in event_dict.items()}
 
     def _value(self, key: object, value: Any) -> Any:
-        if _is_secret_key(key) and value is not None:
+        if is_secret_key(key) and value is not None:
             return MASK
         if isinstance(value, str):
             return self._scrub(value)
@@ -82,6 +90,10 @@ class Redactor:
         if isinstance(value, list | tuple | set | frozenset):
             return [self._value(None, v) for v in value]
         return value
+
+    def scrub(self, text: str) -> str:
+        """Return ``text`` with known secret values, auth credentials and URL userinfo masked."""
+        return self._scrub(text)
 
     def _scrub(self, text: str) -> str:
         for secret in self._values:
@@ -92,6 +104,11 @@ class Redactor:
 
 redact_secrets = Redactor()
 """The key- and pattern-based redactor without known secret values."""
+
+
+def redact_text(text: str, *, secrets: Iterable[str] = ()) -> str:
+    """Mask secrets in one string exactly as log events are masked (the CLI's error line)."""
+    return Redactor(secrets=secrets).scrub(text)
 
 
 def _shared_processors(redactor: Redactor) -> list[Processor]:

@@ -269,8 +269,11 @@ def _harbor_failure(exc: HarborError) -> Failure:
     if isinstance(exc, HarborTLSError):
         return Failure(FailureKind.TLS, EXIT_RUNTIME, str(exc))
     if isinstance(exc, HarborAuthError):
-        remedy = f"check instances.{inst}.username and instances.{inst}.password (or password_file)"
-        return Failure(FailureKind.AUTH, EXIT_RUNTIME, f"authentication failed: {exc}; {remedy}")
+        remedy = (
+            f"; check instances.{inst}.username and instances.{inst}.password (or password_file)"
+        )
+        text = f"authentication failed: {exc}{'' if 'check the' in exc.message else remedy}"
+        return Failure(FailureKind.AUTH, EXIT_RUNTIME, text)
     if isinstance(exc, HarborForbidden):
         remedy = "grant the account the permissions listed in README (Configuration)"
         return Failure(FailureKind.HARBOR, EXIT_RUNTIME, f"{exc}; {remedy}")

@@ -258,6 +258,9 @@ class HarborSession:
 
     def _transport_error(self, exc: httpx.RequestError, request: httpx.Request) -> HarborError:
         cls, message = self._classify(exc)
+        if cls is HarborTLSError:
+            # A probe swallows the error (the instance reads as down): say why, every time.
+            _log.warning("harbor.tls_failed", instance=self.name, url=self._url, error=message)
         return cls(
             message,
             instance=self.name,

@@ -36,6 +36,7 @@ test: setup lint unit  ## lint, types, architecture contract, all tests
 
 bench: $(STAMP)  ## benchmark figures (not part of the pass/fail suite)
 	$(BIN)/python -m bench.snapshot
+	$(BIN)/python -m bench.listener
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -145,7 +145,8 @@ class _App:
     def _get(self, path: str, environ: dict[str, Any], start: StartResponse) -> _Response:
         response = _Response(start)
         if path == "/metrics":  # prometheus-client negotiates OpenMetrics and gzip
-            response.body = list(self.metrics(environ, response.start_response))
+            as_get = {**environ, "REQUEST_METHOD": "GET"}  # it refuses HEAD; we strip the body
+            response.body = list(self.metrics(as_get, response.start_response))
         else:
             views = {"/healthz": self._healthz, "/readyz": self._readyz, "/report": self._report}
             response.body = views[path](response.start_response)

@@ -189,7 +189,7 @@ class ReconcileSettings(_Section):
     """Seconds between reconcile passes."""
     jitter_seconds: float = Field(default=30, ge=0)
     """Random delay added to each pass so several daemons do not align."""
-    misfire_grace_seconds: float = Field(default=60, ge=1)
+    misfire_grace_seconds: float = Field(default=60, gt=0)
     """A pass that starts this late still runs (instead of being dropped)."""
     mode: Literal["observe", "trigger", "toggle"] = "trigger"
     """observe: report only; trigger: start executions; toggle: also disable/enable to kick."""
@@ -197,7 +197,7 @@ class ReconcileSettings(_Section):
     """Plan and log actions without performing them."""
     max_actions_per_pass: int = Field(default=10, ge=0)
     """Cap on side effects per pass."""
-    execution_timeout_seconds: float = Field(default=1800, ge=1)
+    execution_timeout_seconds: float = Field(default=1800, gt=0)
     """How long to watch a triggered execution before calling it timed out."""
     poll_interval_seconds: float = Field(default=5, ge=0.05)
     """Seconds between execution status polls."""

@@ -1,10 +1,8 @@
 """syncd's single HTTP listener: metrics, liveness, readiness, the last report and webhooks.
 
-Runs on waitress (a maintained, pure-Python WSGI server): one I/O thread reads every request
-whole (headers and body, with strict ``Content-Length`` parsing and a body cap) before a
-*fixed* pool of worker threads runs the application, so slow or stalled clients hold a
-connection, never a thread. On top of waitress' inactivity timeout, a whole-request deadline
-drops a client that trickles its request for longer than ``request_timeout`` seconds.
+Owns the WSGI application (routing, HEAD and OPTIONS, the views); it runs on waitress as set
+up by :mod:`syncd.service.listener` (bounded worker threads and connections, a whole-request
+deadline, strict ``Content-Length``).
 
 Nothing here decides anything: readiness and the report come from callbacks, webhook bodies are
 parsed by :mod:`syncd.webhook` and accepted events are handed to a callback; ``/metrics`` is
@@ -14,26 +12,15 @@ never logged, so a webhook's shared secret cannot leak through access logs.
 
 from __future__ import annotations
 
-import errno
-import ipaddress
 import json
-import socket
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import make_wsgi_app
-from waitress.adjustments import Adjustments
-from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser, ParsingError
-from waitress.server import TcpWSGIServer
-from waitress.task import ThreadedTaskDispatcher
 
-from syncd.errors import ListenerError
+from syncd.service.listener import ListenerLimits, RunningListener, listen
 from syncd.webhook import WebhookError, WebhookEvent, parse_webhook
 
 if TYPE_CHECKING:
@@ -41,7 +28,13 @@ if TYPE_CHECKING:
 
     from prometheus_client import CollectorRegistry
 
-__all__ = ["DEFAULT_PORT", "MAX_WEBHOOK_BYTES", "ListenerLimits", "RunningServer", "start_server"]
+__all__ = [
+    "DEFAULT_PORT",
+    "MAX_WEBHOOK_BYTES",
+    "ListenerLimits",
+    "RunningListener",
+    "start_server",
+]
 
 DEFAULT_PORT = 9477
 MAX_WEBHOOK_BYTES = 1024 * 1024
@@ -55,54 +48,7 @@ _ROUTES: dict[str, frozenset[str]] = {
 }
 _log = structlog.get_logger(__name__)
 StartResponse = Callable[..., Any]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ListenerLimits:
-    """Bounds of the listener (settings ``http.threads``, ``max_connections``, ...)."""
-
-    threads: int = 4
-    max_connections: int = 256
-    request_timeout: int = 10
-
-
-class _Parser(HTTPRequestParser):  # type: ignore[misc]  # waitress ships no type hints
-    """waitress' parser, also refusing a body framed both by length and by chunks (400)."""
-
-    def parse_header(self, header_plus: bytes) -> None:
-        """Parse as waitress does, then reject ``Transfer-Encoding`` with ``Content-Length``."""
-        super().parse_header(header_plus)
-        if self.chunked and "CONTENT_LENGTH" in self.headers:
-            # Two framings are how requests get smuggled past proxies; trust neither.
-            raise ParsingError("both Transfer-Encoding and Content-Length")
-
-
-class _Channel(HTTPChannel):  # type: ignore[misc]  # waitress ships no type hints
-    """A connection that remembers when its current request began to arrive."""
-
-    parser_class = _Parser
-    request_started = 0.0
-
-    def received(self, data: bytes) -> bool:
-        """Note the start of a new request, then let waitress parse the bytes."""
-        if data and self.request is None:
-            self.request_started = time.monotonic()
-        return bool(super().received(data))
-
-
-class _Server(TcpWSGIServer):  # type: ignore[misc]  # waitress ships no type hints
-    """waitress' TCP server with a whole-request deadline on top of its idle timeout."""
-
-    channel_class = _Channel
-
-    def maintenance(self, now: float) -> None:
-        """Close idle connections (waitress) and those whose request is overdue (syncd)."""
-        super().maintenance(now)
-        cutoff = time.monotonic() - self.adj.channel_timeout
-        for channel in list(self.active_channels.values()):
-            if channel.request is not None and channel.request_started < cutoff:
-                _log.debug("webserver.request_timeout")
-                channel.will_close = True
+_DEFAULT_LIMITS = ListenerLimits()
 
 
 class _App:
@@ -266,54 +212,6 @@ def _send(
 # ----------------------------------------------------------------------- lifecycle
 
 
-@dataclass(frozen=True, slots=True)
-class RunningServer:
-    """Handle on the listener started by :func:`start_server`."""
-
-    _server: _Server
-    _thread: threading.Thread
-    _app: _App
-
-    @property
-    def port(self) -> int:
-        """The bound port (useful when started with port 0)."""
-        return int(self._server.effective_port)
-
-    def stop(self) -> None:
-        """Close the socket and every connection, then stop the worker threads."""
-        server = self._server
-        # Closing is done on the I/O thread itself (a trigger thunk); its loop then ends.
-        server.trigger.pull_trigger(lambda: _close_all(server))
-        self._thread.join(timeout=10)
-        server.task_dispatcher.shutdown()
-
-
-def _close_all(server: _Server) -> None:
-    for dispatcher in list(server._map.values()):  # noqa: SLF001 - waitress' socket map
-        dispatcher.close()
-
-
-def _bound_socket(bind: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ipaddress.ip_address(bind).version == 6 else socket.AF_INET  # noqa: PLR2004
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((bind, port))
-    except OSError as exc:
-        sock.close()
-        raise ListenerError(_bind_message(bind, port, exc)) from None
-    return sock
-
-
-def _bind_message(bind: str, port: int, exc: OSError) -> str:
-    where = f"cannot listen on {bind} port {port}: {exc.strerror or exc}"
-    if exc.errno == errno.EADDRINUSE:
-        return f"{where}; set http.port to a free port or stop the process using it"
-    if exc.errno == errno.EACCES:
-        return f"{where}; ports below 1024 need privileges: choose http.port >= 1024"
-    return f"{where}; set http.bind to an address of this host (e.g. 127.0.0.1 or 0.0.0.0)"
-
-
 def start_server(
     *,
     bind: str,
@@ -323,9 +221,9 @@ def start_server(
     on_webhook: Callable[[WebhookEvent], None],
     webhook_secret: str | None,
     report: Callable[[], str | None] = lambda: None,
-    limits: ListenerLimits = ListenerLimits(),
-) -> RunningServer:
-    """Bind ``bind:port`` and serve until :meth:`RunningServer.stop`; ``ListenerError`` if not."""
+    limits: ListenerLimits = _DEFAULT_LIMITS,
+) -> RunningListener:
+    """Bind ``bind:port`` and serve until :meth:`RunningListener.stop`; ``ListenerError`` if not."""
     app = _App(
         metrics_registry=metrics_registry,
         readiness=readiness,
@@ -333,29 +231,6 @@ def start_server(
         on_webhook=on_webhook,
         webhook_secret=webhook_secret,
     )
-    sock = _bound_socket(bind, port)
-    adj = Adjustments(
-        threads=limits.threads,
-        connection_limit=limits.max_connections,
-        channel_timeout=limits.request_timeout,
-        cleanup_interval=1,
-        max_request_body_size=MAX_WEBHOOK_BYTES,
-        max_request_header_size=64 * 1024,
-        asyncore_use_poll=True,  # select() cannot watch descriptors above 1023
-        ident="syncd",
-    )
-    dispatcher = ThreadedTaskDispatcher()
-    server = _Server(
-        app,
-        map={},
-        _sock=sock,
-        dispatcher=dispatcher,
-        adj=adj,
-        bind_socket=False,
-        sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()),
-    )
-    dispatcher.set_thread_count(limits.threads)
-    thread = threading.Thread(target=server.run, name="syncd-webserver", daemon=True)
-    thread.start()
-    _log.info("webserver.started", bind=bind, port=int(server.effective_port))
-    return RunningServer(server, thread, app)
+    running = listen(app, bind=bind, port=port, limits=limits, max_body=MAX_WEBHOOK_BYTES)
+    _log.info("webserver.started", bind=bind, port=running.port)
+    return running

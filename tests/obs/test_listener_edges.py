@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
+import os
 import socket
 import threading
 from typing import TYPE_CHECKING
@@ -14,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from syncd.errors import ListenerError
 from syncd.metrics import Metrics
+from syncd.service.listener import bind_message
 from syncd.webserver import MAX_WEBHOOK_BYTES, ListenerLimits, start_server
 
 if TYPE_CHECKING:
@@ -204,7 +207,7 @@ def test_200_slow_clients_do_not_raise_threads_above_the_cap():
             scrapes = [client.get("/metrics").status_code for _ in range(5)]
             hook = client.post("/webhook/harbor", content=SCAN, headers={"Authorization": SECRET})
         during = threading.active_count()
-        workers = len(running.server._server.task_dispatcher.threads)
+        workers = running.server.worker_threads
     finally:
         for conn in slow:
             conn.close()
@@ -213,3 +216,23 @@ def test_200_slow_clients_do_not_raise_threads_above_the_cap():
     assert workers == cap
     assert scrapes == [200] * 5
     assert hook.status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("error", "remedy"),
+    [
+        (errno.EADDRINUSE, "set http.port to a free port or stop the process using it"),
+        (errno.EACCES, "choose http.port >= 1024"),
+        (errno.EADDRNOTAVAIL, "set http.bind to an address of this host"),
+    ],
+)
+def test_bind_failures_name_the_setting_to_change(error, remedy):
+    """Each bind failure is one line: address, port, the system's reason and the remedy."""
+    message = bind_message("127.0.0.1", 9477, OSError(error, os.strerror(error)))
+    assert (
+        message
+        == f"cannot listen on 127.0.0.1 port 9477: {os.strerror(error)}; "
+        + (message.split("; ", 1)[1])
+    )
+    assert remedy in message
+    assert "\n" not in message

@@ -19,6 +19,8 @@ from syncd.model import Drift, DriftClass, Edge, PassResult, Topology
 from syncd.webserver import MAX_WEBHOOK_BYTES, ListenerLimits, start_server
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from syncd.webhook import WebhookEvent
 
 SECRET = "wh-5ecret-value"
@@ -42,11 +44,12 @@ class Harness:
         self.fail_handler = False
         self.metrics = Metrics(registry=CollectorRegistry())
         self.report: str | None = None
+        self.readiness: Callable[[], tuple[bool, str]] = lambda: self.ready
         self.server = start_server(
             bind="127.0.0.1",
             port=0,
             metrics_registry=self.metrics.registry,
-            readiness=lambda: self.ready,
+            readiness=lambda: self.readiness(),  # noqa: PLW0108 - swapped by tests later
             report=lambda: self.report,
             on_webhook=self._on_webhook,
             webhook_secret=SECRET,
@@ -76,7 +79,7 @@ def harness(_server):
     _server.events.clear()
     _server.fail_handler = False
     _server.report = None
-    _server.server._app.readiness = lambda: _server.ready
+    _server.readiness = lambda: _server.ready
     return _server
 
 
@@ -107,7 +110,7 @@ def test_readyz_callback_failure_is_503(harness):
     def broken() -> tuple[bool, str]:
         raise RuntimeError("boom")
 
-    harness.server._app.readiness = broken
+    harness.readiness = broken
     resp = harness.client.get("/readyz")
     assert (resp.status_code, resp.text) == (503, "readiness check failed\n")
 

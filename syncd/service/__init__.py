@@ -1,0 +1,1 @@
+"""The service around passes: daemon, HTTP listener, webhooks, metrics, logs, progress."""

@@ -229,10 +229,6 @@ def test_200_slow_clients_do_not_raise_threads_above_the_cap():
 def test_bind_failures_name_the_setting_to_change(error, remedy):
     """Each bind failure is one line: address, port, the system's reason and the remedy."""
     message = bind_message("127.0.0.1", 9477, OSError(error, os.strerror(error)))
-    assert (
-        message
-        == f"cannot listen on 127.0.0.1 port 9477: {os.strerror(error)}; "
-        + (message.split("; ", 1)[1])
-    )
+    assert message.startswith(f"cannot listen on 127.0.0.1 port 9477: {os.strerror(error)}; ")
     assert remedy in message
     assert "\n" not in message

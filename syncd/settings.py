@@ -39,7 +39,13 @@ from pydantic_settings import (
 )
 
 from syncd.errors import ConfigError
-from syncd.settings_env import describe_errors, map_environment, unknown_sections
+from syncd.settings_env import (
+    describe_errors,
+    file_instances,
+    map_environment,
+    own_listener_problem,
+    unknown_sections,
+)
 
 __all__ = [
     "HealthSettings",
@@ -70,19 +76,6 @@ def _read_secret_file(path: Path | None, *, field: str) -> SecretStr | None:
         # An empty webhook secret would silently turn authentication off.
         raise ValueError(f"{field}: {path} is empty; put the secret in it")
     return SecretStr(value)
-
-
-def _default_port(scheme: str) -> int:
-    return 443 if scheme == "https" else 80
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _Section(BaseModel):
@@ -346,18 +339,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_not_own_listener(self) -> Self:
-        bind, port = self.http.bind, self.http.port
-        for name, inst in self.instances.items():
-            parts = urlsplit(inst.url)
-            host = parts.hostname or ""
-            if (parts.port or _default_port(parts.scheme)) != port:
-                continue
-            wildcard = bind in {"0.0.0.0", "::"}  # noqa: S104 - compared, not bound
-            if host == bind or (_is_loopback(host) and (wildcard or _is_loopback(bind))):
-                raise ValueError(
-                    f"instances.{name}.url: {inst.url!r} is syncd's own listener "
-                    f"(http.bind {bind}, http.port {port}); point it at Harbor"
-                )
+        urls = {name: inst.url for name, inst in self.instances.items()}
+        problem = own_listener_problem(urls, bind=self.http.bind, port=self.http.port)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @classmethod
@@ -384,24 +369,12 @@ def _describe(exc: ValidationError, path: Path | None) -> str:
     return f"invalid configuration ({where}): " + "; ".join(lines)
 
 
-def _file_instances(path: Path | None) -> list[str]:
-    """Instance names the file defines (for the environment's name mapping); [] if none."""
-    if path is None:
-        return []
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return []  # the YAML source reports the problem itself
-    instances = data.get("instances") if isinstance(data, Mapping) else None
-    return [str(name) for name in instances] if isinstance(instances, Mapping) else []
-
-
 def _environment(path: Path | None, env: Mapping[str, str] | None) -> dict[str, str]:
     given = os.environ if env is None else env
     problems = unknown_sections(given, sections=Settings.model_fields)
     if problems:
         raise ConfigError("invalid environment: " + "; ".join(problems))
-    return map_environment(given, instances=_file_instances(path))
+    return map_environment(given, instances=file_instances(path))
 
 
 def load_settings(path: Path | None, *, env: Mapping[str, str] | None = None) -> Settings:

@@ -1,6 +1,7 @@
-"""How ``SYNCD_*`` variables map onto settings, and how validation errors are told.
+"""How ``SYNCD_*`` variables map onto settings, cross-field checks, and how errors are told.
 
-Pure helpers for :mod:`syncd.settings` (no file or environment access of their own):
+Helpers for :mod:`syncd.settings` (which reads the environment; only ``file_instances`` reads a
+file, the configuration file, for its instance names):
 
 - A variable with the nested delimiter (``SYNCD_<SECTION>__<FIELD>``) must name a known section;
   a misspelt one (``SYNCD_RECONCIL__MODE``) is an error instead of being silently ignored.
@@ -16,18 +17,29 @@ Pure helpers for :mod:`syncd.settings` (no file or environment access of their o
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import types
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
+from urllib.parse import urlsplit
 
+import yaml
 from pydantic import BaseModel
 
 from syncd.logs import MASK, is_secret_key
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pydantic import ValidationError
 
-__all__ = ["describe_errors", "map_environment", "unknown_sections"]
+__all__ = [
+    "describe_errors",
+    "file_instances",
+    "map_environment",
+    "own_listener_problem",
+    "unknown_sections",
+]
 
 PREFIX = "SYNCD_"
 DELIMITER = "__"
@@ -126,3 +138,44 @@ def _model_of(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
             if found[0] is not None:
                 return found
     return None, False
+
+
+def file_instances(path: Path | None) -> list[str]:
+    """Instance names the file defines (for the environment's name mapping); [] if none."""
+    if path is None:
+        return []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []  # the YAML source reports the problem itself
+    instances = data.get("instances") if isinstance(data, Mapping) else None
+    return [str(name) for name in instances] if isinstance(instances, Mapping) else []
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def own_listener_problem(urls: Mapping[str, str], *, bind: str, port: int) -> str | None:
+    """Name the instance whose URL is syncd's own listener (``bind:port``), if one is."""
+    wildcard = bind in {"0.0.0.0", "::"}  # noqa: S104 - compared, not bound
+    for name, url in urls.items():
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if (parts.port or _default_port(parts.scheme)) != port:
+            continue
+        if host == bind or (_is_loopback(host) and (wildcard or _is_loopback(bind))):
+            return (
+                f"instances.{name}.url: {url!r} is syncd's own listener "
+                f"(http.bind {bind}, http.port {port}); point it at Harbor"
+            )
+    return None

@@ -40,6 +40,7 @@ test: setup lint unit wheel-check  ## lint, types, architecture contract, all te
 
 bench: $(STAMP)  ## benchmark figures (not part of the pass/fail suite)
 	$(BIN)/python -m bench.snapshot
+	$(BIN)/python -m bench.listener
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -2,14 +2,18 @@
 
 Subcommands: ``config``, ``diff``, ``reconcile --once``, ``run``, ``sim``, ``demo``, ``version``.
 Exit codes (cron-friendly): 0 converged / in sync, 1 drift remains, 2 runtime error,
-3 configuration error.
+3 configuration error. Every failure goes through one path: one redacted line on stderr naming
+what failed and the remedy (and ``{"error": {...}}`` on stdout with ``--output json``); the
+traceback only at log level debug. Exit 1 is never a failure: it means drift remains.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,8 +22,8 @@ import yaml
 
 from syncd import __version__
 from syncd.core.model import PassOutcome
-from syncd.errors import ConfigError, HarborAuthError, SyncdError
-from syncd.service.logs import configure_logging
+from syncd.errors import ConfigError, describe_failure
+from syncd.service.logs import configure_logging, redact_text
 from syncd.settings import Settings, load_settings, redacted_dump
 
 if TYPE_CHECKING:
@@ -68,10 +72,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@dataclass(slots=True)
+class _Run:
+    """What the error path needs to know about a command that got as far as it did."""
+
+    output: str = "table"
+    secrets: list[str] = field(default_factory=list)
+    logging_ready: bool = False
+
+
 def _load(path: Path | None) -> Settings:
     if path is None and DEFAULT_CONFIG.exists():
         path = DEFAULT_CONFIG
-    return load_settings(path)
+    if path is not None:
+        return load_settings(path)
+    try:
+        return load_settings(None)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"no configuration file was loaded (looked at: --config, $SYNCD_CONFIG, "
+            f"{DEFAULT_CONFIG}); pass --config FILE or set SYNCD_CONFIG. {exc}"
+        ) from None
 
 
 def _pass_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -99,7 +120,7 @@ def _pass_command(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if result.outcome == PassOutcome.CONVERGED else EXIT_DRIFT
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _dispatch(args: argparse.Namespace, run: _Run) -> int:
     if args.command == "version":
         sys.stdout.write(f"syncd {__version__}\n")
         return EXIT_OK
@@ -112,9 +133,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return demo_main()
     settings = _load(args.config)
+    run.secrets = _secrets(settings)
     configure_logging(
-        level=settings.logging.level, fmt=settings.logging.format, secrets=_secrets(settings)
+        level=settings.logging.level, fmt=settings.logging.format, secrets=run.secrets
     )
+    run.logging_ready = True
     if args.command == "config":
         sys.stdout.write(yaml.safe_dump(redacted_dump(settings), sort_keys=False))
         return EXIT_OK
@@ -134,19 +157,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.sim_args = rest
     elif rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    run = _Run(output=getattr(args, "output", "table"))
     try:
-        return _dispatch(args)
-    except ConfigError as exc:
-        sys.stderr.write(f"syncd: configuration error: {exc}\n")
-        return EXIT_CONFIG
-    except HarborAuthError as exc:
-        sys.stderr.write(f"syncd: authentication failed: {exc}\n")
-        return EXIT_RUNTIME
-    except SyncdError as exc:
-        sys.stderr.write(f"syncd: {exc}\n")
-        return EXIT_RUNTIME
+        return _dispatch(args, run)
     except KeyboardInterrupt:
         return EXIT_RUNTIME
+    except Exception as exc:
+        return _fail(exc, run)
+
+
+def _fail(exc: Exception, run: _Run) -> int:
+    """Report ``exc`` on the one error path: a redacted stderr line (+ JSON), exit 2 or 3."""
+    failure = describe_failure(exc)
+    line = redact_text(" ".join(failure.message.split()), secrets=run.secrets)
+    if run.logging_ready:
+        # The traceback is for developers: rendered only when logging.level is debug.
+        log.debug("cli.failed", kind=failure.kind.value, exc_info=exc)
+    if run.output == "json":
+        error = {"kind": failure.kind.value, "message": line}
+        sys.stdout.write(json.dumps({"error": error}, sort_keys=True) + "\n")
+    sys.stderr.write(f"syncd: {line}\n")
+    return failure.exit_code
 
 
 def _secrets(settings: Settings) -> list[str]:

@@ -2,14 +2,18 @@
 
 Declarative: files and the environment are read only when ``load_settings`` is called, and only
 the CLI (the composition root) calls it. Environment variables win over the file; nested keys use
-``__`` (``SYNCD_RECONCILE__MODE=observe``, ``SYNCD_INSTANCES__A__PASSWORD=...``). Every problem is
-reported at once as a ``ConfigError`` naming each bad field path. Secrets are ``SecretStr`` and
-``redacted_dump`` never reveals them.
+``__`` (``SYNCD_RECONCILE__MODE=observe``, ``SYNCD_INSTANCES__A__PASSWORD=...``; see
+:mod:`syncd.settings_env` for instance names and unknown sections). Every problem is reported at
+once, on one line, as a ``ConfigError`` naming each bad field path and value. Secrets are
+``SecretStr`` and ``redacted_dump`` never reveals them.
 """
 
 from __future__ import annotations
 
 import contextvars
+import ipaddress
+import os
+import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -36,6 +40,13 @@ from pydantic_settings import (
 
 from syncd.core.model import ReconcileMode
 from syncd.errors import ConfigError
+from syncd.settings_env import (
+    describe_errors,
+    file_instances,
+    map_environment,
+    own_listener_problem,
+    unknown_sections,
+)
 
 __all__ = [
     "HealthSettings",
@@ -59,9 +70,13 @@ def _read_secret_file(path: Path | None, *, field: str) -> SecretStr | None:
     if path is None:
         return None
     try:
-        return SecretStr(path.read_text(encoding="utf-8").strip())
+        value = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ValueError(f"{field}: cannot read {path} ({exc.strerror or exc})") from None
+    if not value:
+        # An empty webhook secret would silently turn authentication off.
+        raise ValueError(f"{field}: {path} is empty; put the secret in it")
+    return SecretStr(value)
 
 
 class _Section(BaseModel):
@@ -102,13 +117,27 @@ class InstanceSettings(_Section):
             raise ValueError("must not contain credentials; use username/password")
         if parts.path not in {"", "/"} or parts.query or parts.fragment:
             raise ValueError("must have no path, query or fragment (syncd adds /api/v2.0)")
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if port is not None and not 1 <= port <= 65535:  # noqa: PLR2004 - the TCP port range
+            raise ValueError(f"{value!r}: the port must be a number from 1 to 65535")
         return value.rstrip("/")
 
     @field_validator("ca_bundle")
     @classmethod
     def _check_ca_bundle(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
+        if value is None:
+            return None
+        if not value.is_file():
             raise ValueError(f"{value} is not a readable file")
+        try:
+            ssl.create_default_context(cafile=str(value))
+        except OSError as exc:  # ssl.SSLError is an OSError
+            raise ValueError(
+                f"{value} is not a readable PEM certificate bundle ({exc.strerror or exc})"
+            ) from None
         return value
 
     @model_validator(mode="before")
@@ -164,7 +193,7 @@ class ReconcileSettings(_Section):
     """Cap on side effects per pass."""
     execution_timeout_seconds: float = Field(default=1800, gt=0)
     """How long to watch a triggered execution before calling it timed out."""
-    poll_interval_seconds: float = Field(default=5, gt=0)
+    poll_interval_seconds: float = Field(default=5, ge=0.05)
     """Seconds between execution status polls."""
     stop_hung_executions: bool = False
     """Stop executions that exceed the timeout."""
@@ -183,7 +212,7 @@ class ReconcileSettings(_Section):
 class HealthSettings(_Section):
     """Instance health probing."""
 
-    interval_seconds: float = Field(default=30, gt=0)
+    interval_seconds: float = Field(default=30, ge=0.25)
     """Seconds between health probes."""
 
 
@@ -191,19 +220,39 @@ class HttpSettings(_Section):
     """syncd's own HTTP server (metrics, health, webhooks)."""
 
     bind: str = "127.0.0.1"
-    """Address to listen on."""
+    """IP address to listen on (``127.0.0.1``, ``0.0.0.0``, ``::1``); the port goes in ``port``."""
     port: int = Field(default=9477, ge=0, le=65535)
-    """Port to listen on (0 picks a free one)."""
+    """Port to listen on, 1-65535 (0 picks a free one, for tests)."""
     webhook_secret: SecretStr | None = None
     """Shared secret Harbor webhooks must present; at most one of secret / secret file."""
     webhook_secret_file: Path | None = None
     """File holding the webhook secret (read once at load, stripped)."""
     readiness_factor: float = Field(default=3, gt=0)
     """Not ready when the last good pass is older than this many intervals."""
+    threads: int = Field(default=4, ge=1, le=32)
+    """Worker threads answering requests; slow clients never hold one (the cap is firm)."""
+    max_connections: int = Field(default=256, ge=8, le=4096)
+    """Open connections at most; beyond that new ones wait in the kernel's backlog."""
+    request_timeout_seconds: int = Field(default=10, ge=1, le=300)
+    """A request (headers and body) must arrive within this many seconds, else it is dropped."""
+
+    @field_validator("bind")
+    @classmethod
+    def _check_bind(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1); "
+                "the port goes in http.port"
+            ) from None
+        return value
 
     @model_validator(mode="before")
     @classmethod
     def _resolve_webhook_secret(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("webhook_secret") == "":
+            raise ValueError("webhook_secret is empty; remove it or set a value")
         if not isinstance(data, Mapping) or data.get("webhook_secret_file") is None:
             return data
         if data.get("webhook_secret") is not None:
@@ -289,6 +338,14 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _check_not_own_listener(self) -> Self:
+        urls = {name: inst.url for name, inst in self.instances.items()}
+        problem = own_listener_problem(urls, bind=self.http.bind, port=self.http.port)
+        if problem:
+            raise ValueError(problem)
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -307,25 +364,29 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-def _describe(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors(include_input=False, include_url=False):
-        loc = ".".join(str(part) for part in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        msg = msg[:1].lower() + msg[1:]
-        lines.append(f"{loc}: {msg}" if loc else msg)
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = f"config file {path} or SYNCD_* variables" if path else "SYNCD_* variables"
+    lines = describe_errors(exc, root=Settings)
+    return f"invalid configuration ({where}): " + "; ".join(lines)
+
+
+def _environment(path: Path | None, env: Mapping[str, str] | None) -> dict[str, str]:
+    given = os.environ if env is None else env
+    problems = unknown_sections(given, sections=Settings.model_fields)
+    if problems:
+        raise ConfigError("invalid environment: " + "; ".join(problems))
+    return map_environment(given, instances=file_instances(path))
 
 
 def load_settings(path: Path | None, *, env: Mapping[str, str] | None = None) -> Settings:
     """Build the frozen settings from ``path`` (YAML) and ``env`` (default ``os.environ``)."""
     if path is not None and not path.is_file():
         raise ConfigError(f"config file {path} does not exist or is not a file")
-    token = _SOURCE.set((path, env))
+    token = _SOURCE.set((path, _environment(path, env)))
     try:
         return Settings()  # values come from the sources
     except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from None
+        raise ConfigError(_describe(exc, path)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
     except (TypeError, ValueError) as exc:

@@ -2,13 +2,16 @@
 
 Owns what every endpoint shares: basic auth with cookies never stored (a ``sid`` cookie sent back
 turns every write into a CSRF 403), a fresh ``X-Request-Id`` per request, TLS verification, a
-per-instance concurrency bound, mapping failures onto ``syncd.errors``, stamina retries for
-idempotent reads only, and page-number pagination. Knows no endpoint; ``harbor.py`` does.
+per-instance concurrency bound, mapping failures onto ``syncd.errors`` (a failed certificate
+check becomes a ``HarborTLSError`` saying so), stamina retries for idempotent reads only, and
+page-number pagination. Warns once at start when credentials travel unprotected. Knows no
+endpoint; ``harbor.py`` does.
 """
 
 from __future__ import annotations
 
 import http.cookiejar
+import ipaddress
 import ssl
 import threading
 import time
@@ -21,11 +24,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import stamina
+import structlog
 
 from syncd import __version__
 from syncd.errors import (
     HarborError,
     HarborProtocolError,
+    HarborTLSError,
     HarborUnavailable,
     error_class_for_status,
     is_retryable,
@@ -43,6 +48,7 @@ PAGE_SIZE = 100
 """Harbor's maximum; larger page sizes are rejected with 422."""
 
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
+_log = structlog.get_logger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -101,6 +107,46 @@ def _verify(settings: InstanceSettings) -> ssl.SSLContext | bool:
     return True
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _warn_if_insecure(name: str, settings: InstanceSettings) -> None:
+    """Log a start-up warning when the certificate is not checked or Basic auth is in clear."""
+    url = httpx.URL(settings.url)
+    if url.scheme == "https" and not settings.verify_tls:
+        _log.warning(
+            "harbor.tls_verification_disabled",
+            instance=name,
+            url=settings.url,
+            remedy=f"set instances.{name}.ca_bundle and remove verify_tls: false",
+        )
+    if url.scheme == "http" and not _is_loopback(url.host):
+        _log.warning(
+            "harbor.plaintext_credentials",
+            instance=name,
+            url=settings.url,
+            remedy=f"use an https:// URL for instances.{name}.url",
+        )
+
+
+def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
+    """Find the ``ssl`` error in ``exc``'s cause chain (httpx wraps httpcore wraps ssl)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 class HarborSession:
     """Sends requests to one Harbor instance; endpoint methods live in ``HarborClient``."""
 
@@ -115,6 +161,8 @@ class HarborSession:
         retry_timeout: float = 30.0,
     ) -> None:
         self.name = name
+        self._url = settings.url
+        _warn_if_insecure(name, settings)
         self._max_concurrency = settings.max_concurrency
         self._on_request = on_request
         self._retry_attempts = retry_attempts
@@ -201,21 +249,41 @@ class HarborSession:
                 response = self._http.send(request)
             status_class = _status_class(response.status_code)
         except httpx.RequestError as exc:
-            cls = (
-                HarborUnavailable if isinstance(exc, httpx.TransportError) else HarborProtocolError
-            )
-            raise cls(
-                f"no usable response from instance {self.name}: {type(exc).__name__}: {exc}",
-                instance=self.name,
-                method=request.method,
-                url=_raw_path(request),
-                request_id=request.headers["X-Request-Id"],
-            ) from None
+            raise self._transport_error(exc, request) from None
         finally:
             self._record(request.method, kind, status_class, time.monotonic() - started)
         if response.is_success or response.status_code in allow:
             return response
         raise self._error(response)
+
+    def _transport_error(self, exc: httpx.RequestError, request: httpx.Request) -> HarborError:
+        cls, message = self._classify(exc)
+        if cls is HarborTLSError:
+            # A probe swallows the error (the instance reads as down): say why, every time.
+            _log.warning("harbor.tls_failed", instance=self.name, url=self._url, error=message)
+        return cls(
+            message,
+            instance=self.name,
+            method=request.method,
+            url=_raw_path(request),
+            request_id=request.headers["X-Request-Id"],
+        )
+
+    def _classify(self, exc: httpx.RequestError) -> tuple[type[HarborError], str]:
+        tls = _ssl_error(exc)
+        if isinstance(tls, ssl.SSLCertVerificationError):
+            reason = tls.verify_message or tls.reason or str(tls)
+            return HarborTLSError, (
+                f"TLS certificate verification failed for {self.name} ({self._url}): {reason}; "
+                f"set instances.{self.name}.ca_bundle"
+            )
+        if tls is not None:
+            return HarborTLSError, (
+                f"TLS handshake with {self.name} ({self._url}) failed: {tls.reason or tls}; "
+                f"check that instances.{self.name}.url uses the scheme and port Harbor serves"
+            )
+        cls = HarborUnavailable if isinstance(exc, httpx.TransportError) else HarborProtocolError
+        return cls, f"no usable response from instance {self.name}: {type(exc).__name__}: {exc}"
 
     def _bump(self) -> None:
         with self._count_lock:

@@ -1,7 +1,8 @@
 """``syncd run``: the long-running daemon.
 
 Owns scheduling (APScheduler 3: an interval reconcile with jitter, a faster health poll, and
-on-demand passes for webhooks and recoveries), the HTTP listener's wiring, and the process
+on-demand passes for webhooks and recoveries), the HTTP listener's wiring (``GET /report`` shows
+the last pass's result), and the process
 signals: SIGTERM stops taking work, lets an in-flight pass reach its end (a toggle never leaves
 a policy disabled), and exits 0; SIGHUP reloads the configuration, keeping the old one when the
 new one is invalid. A failing pass is logged once and counted; the daemon keeps running.
@@ -21,12 +22,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from syncd.core import health as health_mod
 from syncd.core.model import PassOutcome, PassResult
+from syncd.core.report import render_json
 from syncd.engine.observe import probe_health
 from syncd.engine.reconcile import record_health, run_pass
 from syncd.engine.runtime import utcnow
 from syncd.errors import SyncdError
 from syncd.service.metrics import Metrics
-from syncd.service.webserver import start_server
+from syncd.service.webserver import ListenerLimits, start_server
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -167,6 +169,11 @@ class Daemon:
             return False, f"no pass finished in the last {window.total_seconds():g}s"
         return True, "ready"
 
+    def report_json(self) -> str | None:
+        """Render the last finished pass as ``syncd diff --output json`` does (``GET /report``)."""
+        passes = self.passes
+        return render_json(passes[-1], now=self._now()) if passes else None
+
     # ------------------------------------------------------------------ lifecycle
 
     def _schedule(self) -> None:
@@ -215,6 +222,10 @@ class Daemon:
             self._runtime.close()
         log.info("daemon.stopped")
 
+    def discard(self) -> None:
+        """Close the runtime of a daemon that never started (its listener could not bind)."""
+        self._runtime.close()
+
 
 def _grace(seconds: float) -> int:
     """APScheduler wants a positive whole number of seconds; sub-second settings round up."""
@@ -233,14 +244,25 @@ def run_daemon(
     daemon = Daemon(settings=settings, metrics=metrics, build=build)
     http = settings.http
     secret = http.webhook_secret.get_secret_value() if http.webhook_secret else None
-    server = start_server(
-        bind=http.bind,
-        port=http.port,
-        metrics_registry=metrics.registry,
-        readiness=daemon.readiness,
-        on_webhook=daemon.on_webhook,
-        webhook_secret=secret,
+    limits = ListenerLimits(
+        threads=http.threads,
+        max_connections=http.max_connections,
+        request_timeout=http.request_timeout_seconds,
     )
+    try:
+        server = start_server(
+            bind=http.bind,
+            port=http.port,
+            metrics_registry=metrics.registry,
+            readiness=daemon.readiness,
+            report=daemon.report_json,
+            on_webhook=daemon.on_webhook,
+            webhook_secret=secret,
+            limits=limits,
+        )
+    except SyncdError:  # ListenerError: the CLI prints it as one line, exit 2
+        daemon.discard()
+        raise
     hup = threading.Event()
 
     def on_term(signum: int, _frame: FrameType | None) -> None:

@@ -14,80 +14,38 @@ Event names are stable dotted names (``reconcile.pass_finished``); keys are ``in
 from __future__ import annotations
 
 import logging
-import re
 import sys
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import structlog
 
+from syncd.core.redact import MASK, Scrubber, is_secret_key, redact_text
+
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from structlog.typing import EventDict, Processor, WrappedLogger
 
-__all__ = ["MASK", "Redactor", "configure_logging", "redact_secrets"]
+__all__ = [
+    "MASK",
+    "Redactor",
+    "configure_logging",
+    "is_secret_key",
+    "redact_secrets",
+    "redact_text",
+]
 
-MASK = "**********"
-
-_SECRET_KEYS = frozenset(
-    {
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "authorization",
-        "access_secret",
-        "webhook_secret",
-        "api_key",
-        "apikey",
-        "cookie",
-        "set_cookie",
-        "credential",
-        "credentials",
-        "private_key",
-    }
-)
-_SECRET_SUFFIXES = ("_password", "_secret", "_token", "_authorization", "_api_key", "_cookie")
-_AUTH_SCHEME = re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
-_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 _LEVELS = {"debug", "info", "warning", "error", "critical"}
 # Libraries that log one line per request at INFO would drown syncd's own events.
 _NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler.executors", "apscheduler.scheduler")
 
 
-def _is_secret_key(key: object) -> bool:
-    if not isinstance(key, str):
-        return False
-    norm = key.lower().replace("-", "_")
-    return norm in _SECRET_KEYS or norm.endswith(_SECRET_SUFFIXES)
-
-
-class Redactor:
+class Redactor(Scrubber):
     """A structlog processor masking secrets by key, by credential pattern and by exact value."""
-
-    def __init__(self, *, secrets: Iterable[str] = ()) -> None:
-        # Longest first so a secret containing another is masked whole.
-        self._values = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def __call__(self, _logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
         """Return ``event_dict`` with every secret masked (top level and nested)."""
-        return {key: self._value(key, value) for key, value in event_dict.items()}
-
-    def _value(self, key: object, value: Any) -> Any:
-        if _is_secret_key(key) and value is not None:
-            return MASK
-        if isinstance(value, str):
-            return self._scrub(value)
-        if isinstance(value, Mapping):
-            return {k: self._value(k, v) for k, v in value.items()}
-        if isinstance(value, list | tuple | set | frozenset):
-            return [self._value(None, v) for v in value]
-        return value
-
-    def _scrub(self, text: str) -> str:
-        for secret in self._values:
-            text = text.replace(secret, MASK)
-        text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {MASK}", text)
-        return _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", text)
+        return {key: self.value(key, value) for key, value in event_dict.items()}
 
 
 redact_secrets = Redactor()

@@ -1,238 +1,215 @@
-"""syncd's single HTTP listener: metrics, liveness, readiness and the Harbor webhook receiver.
+"""syncd's single HTTP listener: metrics, liveness, readiness, the last report and webhooks.
 
-Owns the stdlib ``ThreadingHTTPServer`` running on a daemon thread and the routing table.
-Nothing here decides anything: readiness comes from a callback, webhook bodies are parsed by
-the webhook module and accepted events are handed to a callback. Request headers and bodies
-are never logged, so a webhook's shared secret cannot leak through access logs.
+Owns the WSGI application (routing, HEAD and OPTIONS, the views); it runs on waitress as set
+up by :mod:`syncd.service.listener` (bounded worker threads and connections, a whole-request
+deadline, strict ``Content-Length``).
+
+Nothing here decides anything: readiness and the report come from callbacks, webhook bodies are
+parsed by :mod:`syncd.service.webhook` and accepted events are handed to a callback; ``/metrics`` is
+prometheus-client's WSGI app (OpenMetrics and gzip negotiation). Request headers and bodies are
+never logged, so a webhook's shared secret cannot leak through access logs.
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import sys
-import threading
-from dataclasses import dataclass
+from collections.abc import Callable
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, ClassVar
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import make_wsgi_app
 
+from syncd.service.listener import ListenerLimits, RunningListener, listen
 from syncd.service.webhook import WebhookError, WebhookEvent, parse_webhook
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Iterable
 
     from prometheus_client import CollectorRegistry
 
-__all__ = ["DEFAULT_PORT", "MAX_WEBHOOK_BYTES", "RunningServer", "start_server"]
+__all__ = [
+    "DEFAULT_PORT",
+    "MAX_WEBHOOK_BYTES",
+    "ListenerLimits",
+    "RunningListener",
+    "start_server",
+]
 
 DEFAULT_PORT = 9477
 MAX_WEBHOOK_BYTES = 1024 * 1024
+_READ = frozenset({"GET", "HEAD"})
 _ROUTES: dict[str, frozenset[str]] = {
-    "/metrics": frozenset({"GET"}),
-    "/healthz": frozenset({"GET"}),
-    "/readyz": frozenset({"GET"}),
+    "/metrics": _READ,
+    "/healthz": _READ,
+    "/readyz": _READ,
+    "/report": _READ,
     "/webhook/harbor": frozenset({"POST"}),
 }
 _log = structlog.get_logger(__name__)
+StartResponse = Callable[..., Any]
+_DEFAULT_LIMITS = ListenerLimits()
 
 
-class _Server(ThreadingHTTPServer):
-    """Carries the collaborators the handler needs; one handler thread per connection."""
+class _App:
+    """The WSGI application: routing, views and the webhook receiver."""
 
-    daemon_threads = True
-    metrics_registry: CollectorRegistry
-    readiness: Callable[[], tuple[bool, str]]
-    on_webhook: Callable[[WebhookEvent], None]
-    webhook_secret: str | None
+    def __init__(
+        self,
+        *,
+        metrics_registry: CollectorRegistry,
+        readiness: Callable[[], tuple[bool, str]],
+        report: Callable[[], str | None],
+        on_webhook: Callable[[WebhookEvent], None],
+        webhook_secret: str | None,
+    ) -> None:
+        self.metrics = make_wsgi_app(metrics_registry)
+        self.readiness = readiness
+        self.report = report
+        self.on_webhook = on_webhook
+        self.webhook_secret = webhook_secret
 
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Log a failed connection as one event instead of printing a traceback to stderr."""
-        del request, client_address
-        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            _log.debug("webserver.connection_lost")
-        else:
-            _log.exception("webserver.request_failed")
-
-
-class _Server6(_Server):
-    """The same listener on an IPv6 address such as ``::1``."""
-
-    address_family = socket.AF_INET6
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    # A slow or stalled client must not pin a handler thread forever.
-    timeout = 10
-    protocol_version = "HTTP/1.1"
-    _GET_VIEWS: ClassVar[dict[str, str]] = {
-        "/metrics": "_metrics",
-        "/healthz": "_healthz",
-        "/readyz": "_readyz",
-    }
-
-    def do_GET(self) -> None:
-        """Serve the read-only endpoints."""
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        """Serve the webhook receiver."""
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        """Reject: no route accepts PUT."""
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        """Reject: no route accepts DELETE."""
-        self._dispatch("DELETE")
-
-    def do_PATCH(self) -> None:
-        """Reject: no route accepts PATCH."""
-        self._dispatch("PATCH")
-
-    def _dispatch(self, method: str) -> None:
-        path = urlsplit(self.path).path
+    def __call__(self, environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:
+        """Route one request."""
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        _log.debug("webserver.request", method=method, path=path)
         allowed = _ROUTES.get(path)
         if allowed is None:
-            self._send_json(HTTPStatus.NOT_FOUND, {"error": "not found"})
-        elif method not in allowed:
-            self._send_json(
-                HTTPStatus.METHOD_NOT_ALLOWED,
-                {"error": f"method {method} not allowed"},
-                headers={"Allow": ", ".join(sorted(allowed))},
-            )
-        elif method == "POST":
-            self._webhook()
+            return _json(start, HTTPStatus.NOT_FOUND, {"error": "not found"})
+        allow = {"Allow": ", ".join(sorted(allowed | {"OPTIONS"}))}
+        if method == "OPTIONS":
+            return _send(start, HTTPStatus.NO_CONTENT, b"", "text/plain", headers=allow)
+        if method not in allowed:
+            error = {"error": f"method {method[:16]} not allowed"}
+            return _json(start, HTTPStatus.METHOD_NOT_ALLOWED, error, headers=allow)
+        if path == "/webhook/harbor":
+            return self._webhook(environ, start)
+        if method == "HEAD":
+            return _headers_only(self._get(path, environ, start))
+        return self._get(path, environ, start).sent
+
+    def _get(self, path: str, environ: dict[str, Any], start: StartResponse) -> _Response:
+        response = _Response(start)
+        if path == "/metrics":  # prometheus-client negotiates OpenMetrics and gzip
+            as_get = {**environ, "REQUEST_METHOD": "GET"}  # it refuses HEAD; we strip the body
+            response.body = list(self.metrics(as_get, response.start_response))
         else:
-            getattr(self, self._GET_VIEWS[path])()
+            views = {"/healthz": self._healthz, "/readyz": self._readyz, "/report": self._report}
+            response.body = views[path](response.start_response)
+        return response
 
     # ------------------------------------------------------------------- views
 
-    def _metrics(self) -> None:
-        self._send(
-            HTTPStatus.OK, generate_latest(self.server.metrics_registry), CONTENT_TYPE_LATEST
-        )
+    def _healthz(self, start: StartResponse) -> list[bytes]:
+        return _text(start, HTTPStatus.OK, "ok")
 
-    def _healthz(self) -> None:
-        self._send_text(HTTPStatus.OK, "ok")
-
-    def _readyz(self) -> None:
+    def _readyz(self, start: StartResponse) -> list[bytes]:
         try:
-            ready, reason = self.server.readiness()
+            ready, reason = self.readiness()
         except Exception:
             _log.exception("webserver.readiness_failed")
             ready, reason = False, "readiness check failed"
         status = HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE
-        self._send_text(status, reason or ("ready" if ready else "not ready"))
+        return _text(start, status, reason or ("ready" if ready else "not ready"))
 
-    def _webhook(self) -> None:
-        body = self._read_body()
-        if body is None:
-            return
+    def _report(self, start: StartResponse) -> list[bytes]:
+        try:
+            document = self.report()
+        except Exception:
+            _log.exception("webserver.report_failed")
+            return _json(start, HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal error"})
+        if document is None:
+            error = {"error": "no pass has finished yet"}
+            return _json(start, HTTPStatus.SERVICE_UNAVAILABLE, error)
+        return _send(start, HTTPStatus.OK, document.encode(), "application/json")
+
+    def _webhook(self, environ: dict[str, Any], start: StartResponse) -> list[bytes]:
+        if not environ.get("CONTENT_LENGTH"):
+            return _json(start, HTTPStatus.LENGTH_REQUIRED, {"error": "Content-Length required"})
+        # waitress has read exactly Content-Length bytes (at most MAX_WEBHOOK_BYTES) already.
+        body = environ["wsgi.input"].read(MAX_WEBHOOK_BYTES + 1)
         try:
             event = parse_webhook(
                 body,
-                authorization=self.headers.get("Authorization"),
-                secret=self.server.webhook_secret,
+                authorization=environ.get("HTTP_AUTHORIZATION"),
+                secret=self.webhook_secret,
             )
         except WebhookError as exc:
             _log.warning("webhook.rejected", status=exc.status, reason=exc.message)
-            self._send_json(exc.status, {"error": exc.message})
-            return
+            return _json(start, exc.status, {"error": exc.message})
         if not event.actionable:
             _log.debug("webhook.ignored", event_type=event.type)
-            self._send_json(HTTPStatus.ACCEPTED, {"status": "ignored"})
-            return
+            return _json(start, HTTPStatus.ACCEPTED, {"status": "ignored"})
         try:
-            self.server.on_webhook(event)
+            self.on_webhook(event)
         except Exception:
             _log.exception("webhook.handler_failed", event_type=event.type)
-            self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal error"})
-            return
+            return _json(start, HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal error"})
         _log.debug("webhook.accepted", event_type=event.type, repository=event.repository)
-        self._send_json(HTTPStatus.ACCEPTED, {"status": "accepted"})
-
-    def _read_body(self) -> bytes | None:
-        raw = self.headers.get("Content-Length")
-        if raw is None or not raw.isdigit():
-            self.close_connection = True
-            self._send_json(HTTPStatus.LENGTH_REQUIRED, {"error": "Content-Length required"})
-            return None
-        length = int(raw)
-        if length > MAX_WEBHOOK_BYTES:
-            # The body stays unread, so the connection cannot be reused.
-            self.close_connection = True
-            self._send_json(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                {"error": f"body exceeds {MAX_WEBHOOK_BYTES} bytes"},
-            )
-            return None
-        body = self.rfile.read(length)
-        if len(body) < length:
-            # The client went away mid-body: there is nobody left to answer.
-            self.close_connection = True
-            _log.debug("webserver.body_truncated", expected=length, received=len(body))
-            return None
-        return body
-
-    # ------------------------------------------------------------------- responses
-
-    def _send_text(self, status: HTTPStatus, text: str) -> None:
-        self._send(status, f"{text}\n".encode(), "text/plain; charset=utf-8")
-
-    def _send_json(
-        self, status: int, payload: dict[str, str], *, headers: dict[str, str] | None = None
-    ) -> None:
-        body = json.dumps(payload).encode()
-        self._send(status, body, "application/json", headers=headers)
-
-    def _send(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str,
-        *,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        """Replace stderr access lines with a debug event carrying no headers or bodies."""
-        del format, args
-        _log.debug("webserver.request", method=self.command, path=urlsplit(self.path).path)
+        return _json(start, HTTPStatus.ACCEPTED, {"status": "accepted"})
 
 
-@dataclass(frozen=True, slots=True)
-class RunningServer:
-    """Handle on the listener started by :func:`start_server`."""
+# ----------------------------------------------------------------------- responses
 
-    _server: _Server
-    _thread: threading.Thread
+
+class _Response:
+    """A response whose status line and headers are passed on only when sent (HEAD support)."""
+
+    def __init__(self, start: StartResponse) -> None:
+        self._start = start
+        self.status = ""
+        self.headers: list[tuple[str, str]] = []
+        self.body: list[bytes] = []
+
+    def start_response(self, status: str, headers: list[tuple[str, str]], *_: object) -> None:
+        """Record what a view answers; :attr:`sent` passes it on."""
+        self.status, self.headers = status, headers
 
     @property
-    def port(self) -> int:
-        """The bound port (useful when started with port 0)."""
-        return int(self._server.server_address[1])
+    def sent(self) -> list[bytes]:
+        """Send the recorded status and headers; return the body."""
+        self._start(self.status, self.headers)
+        return self.body
 
-    def stop(self) -> None:
-        """Stop accepting, finish the serve loop and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+
+def _headers_only(response: _Response) -> list[bytes]:
+    """HEAD: the GET response's status and headers (with its Content-Length), no body."""
+    size = sum(len(chunk) for chunk in response.body)
+    if not any(name.lower() == "content-length" for name, _ in response.headers):
+        response.headers.append(("Content-Length", str(size)))
+    response.body = []
+    return response.sent
+
+
+def _text(start: StartResponse, status: HTTPStatus, text: str) -> list[bytes]:
+    return _send(start, status, f"{text}\n".encode(), "text/plain; charset=utf-8")
+
+
+def _json(
+    start: StartResponse,
+    status: int,
+    payload: dict[str, str],
+    *,
+    headers: dict[str, str] | None = None,
+) -> list[bytes]:
+    return _send(start, status, json.dumps(payload).encode(), "application/json", headers=headers)
+
+
+def _send(
+    start: StartResponse,
+    status: int,
+    body: bytes,
+    content_type: str,
+    *,
+    headers: dict[str, str] | None = None,
+) -> list[bytes]:
+    line = f"{int(status)} {HTTPStatus(status).phrase}"
+    fields = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    start(line, fields + list((headers or {}).items()))
+    return [body]
+
+
+# ----------------------------------------------------------------------- lifecycle
 
 
 def start_server(
@@ -243,17 +220,17 @@ def start_server(
     readiness: Callable[[], tuple[bool, str]],
     on_webhook: Callable[[WebhookEvent], None],
     webhook_secret: str | None,
-) -> RunningServer:
-    """Bind ``bind:port`` and serve on a daemon thread until :meth:`RunningServer.stop`."""
-    server = (_Server6 if ":" in bind else _Server)((bind, port), _Handler)
-    server.metrics_registry = metrics_registry
-    server.readiness = readiness
-    server.on_webhook = on_webhook
-    server.webhook_secret = webhook_secret
-    thread = threading.Thread(
-        target=server.serve_forever, name="syncd-webserver", kwargs={"poll_interval": 0.2}
+    report: Callable[[], str | None] = lambda: None,
+    limits: ListenerLimits = _DEFAULT_LIMITS,
+) -> RunningListener:
+    """Bind ``bind:port`` and serve until :meth:`RunningListener.stop`; ``ListenerError`` if not."""
+    app = _App(
+        metrics_registry=metrics_registry,
+        readiness=readiness,
+        report=report,
+        on_webhook=on_webhook,
+        webhook_secret=webhook_secret,
     )
-    thread.daemon = True
-    thread.start()
-    _log.info("webserver.started", bind=bind, port=server.server_address[1])
-    return RunningServer(server, thread)
+    running = listen(app, bind=bind, port=port, limits=limits, max_body=MAX_WEBHOOK_BYTES)
+    _log.info("webserver.started", bind=bind, port=running.port)
+    return running

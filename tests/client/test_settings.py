@@ -265,3 +265,130 @@ def _undocumented(model: type[BaseModel], prefix: str) -> list[str]:
 def test_every_field_has_a_docstring():
     """Attribute docstrings document every field."""
     assert _undocumented(Settings, "") + _undocumented(InstanceSettings, "instances.*.") == []
+
+
+# --------------------------------------------------------------------------- validation edges
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        (
+            {"instances": {"a": {"url": "https://x:abc"}}},
+            "instances.a.url: 'https://x:abc': the port",
+        ),
+        ({"instances": {"a": {"url": "https://x:0"}}}, "from 1 to 65535"),
+        ({"instances": {"a": {"url": "https://x:65536"}}}, "from 1 to 65535"),
+        ({"http": {"port": -1}}, "http.port: input should be greater than or equal to 0 (got -1)"),
+        ({"http": {"bind": "localhost"}}, "http.bind: 'localhost' is not an IP address"),
+        ({"http": {"bind": "0.0.0.0:9477"}}, "the port goes in http.port"),
+        ({"health": {"interval_seconds": 0.001}}, "health.interval_seconds: input should be"),
+        ({"reconcile": {"poll_interval_seconds": 0}}, "reconcile.poll_interval_seconds"),
+        ({"http": {"threads": 0}}, "http.threads"),
+        ({"http": {"webhook_secret": ""}}, "webhook_secret is empty"),
+        (
+            {"instances": {"a": {"url": "http://localhost:9477"}}},
+            "instances.a.url: 'http://localhost:9477' is syncd's own listener",
+        ),
+        (
+            {"reconcile": {"mdoe": "observe"}},
+            "reconcile.mdoe: extra inputs are not permitted; did you mean 'mode'?",
+        ),
+        ({"scoep": {}}, "scoep: extra inputs are not permitted; did you mean 'scope'?"),
+        ({"instances": {"a": {"usernme": "u"}}}, "did you mean 'username'?"),
+    ],
+)
+def test_messages_name_field_and_value_on_one_line(tmp_path, patch, message):
+    """Each bad value is named with its field (and value, never a secret) on a single line."""
+    data = _minimal()
+    for section, values in patch.items():
+        if section == "instances":
+            data["instances"]["a"] = {**data["instances"]["a"], **values["a"]}
+        else:
+            data[section] = values
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, data)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+    assert SECRET not in str(info.value)
+
+
+def test_secret_values_are_never_shown(tmp_path):
+    """A mistyped secret is named by its field but its value is masked."""
+    data = _minimal()
+    data["instances"]["a"]["password"] = 12345678
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, data)
+    assert "instances.a.password" in str(info.value)
+    assert "12345678" not in str(info.value)
+
+
+def test_own_listener_on_a_wildcard_bind(tmp_path):
+    """With http.bind 0.0.0.0 a loopback instance URL on http.port is syncd itself."""
+    data = {**_minimal(), "http": {"bind": "0.0.0.0", "port": 8443}}  # noqa: S104 - validated, never bound
+    data["instances"]["a"]["url"] = "https://127.0.0.1:8443"
+    with pytest.raises(ConfigError, match="syncd's own listener"):
+        _load(tmp_path, data)
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [("", "is not a readable PEM"), ("not a cert\n", "is not a readable PEM")],
+)
+def test_ca_bundle_must_be_pem(tmp_path, content, match):
+    """A ca_bundle that does not load as PEM certificates is a configuration error."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text(content, encoding="utf-8")
+    data = _minimal()
+    data["instances"]["a"]["ca_bundle"] = str(bundle)
+    with pytest.raises(ConfigError, match=rf"instances\.a\.ca_bundle: .*{match}"):
+        _load(tmp_path, data)
+
+
+@pytest.mark.parametrize(
+    ("env", "match"),
+    [
+        ({"SYNCD_RECONCIL__MODE": "observe"}, "did you mean 'reconcile'"),
+        ({"SYNCD_HTTPS__PORT": "1"}, "SYNCD_HTTPS__PORT: unknown settings section 'https'"),
+        ({"syncd_nope__x": "1"}, "unknown settings section 'nope'"),
+    ],
+)
+def test_unknown_env_sections_are_rejected(tmp_path, env, match):
+    """A SYNCD_<SECTION>__ variable naming no section is an error, not silently ignored."""
+    with pytest.raises(ConfigError, match=match):
+        _load(tmp_path, _minimal(), env)
+
+
+def test_env_without_delimiter_is_not_a_setting(tmp_path):
+    """SYNCD_CONFIG and other SYNCD_ names without __ are not settings and pass."""
+    env = {"SYNCD_CONFIG": "/etc/syncd/syncd.yaml", "SYNCD_HARBOR_SPEC": "x"}
+    assert _load(tmp_path, _minimal(), env).reconcile.mode == "trigger"
+
+
+@pytest.mark.parametrize(
+    ("file_names", "variable", "expected"),
+    [
+        (["harbor-a"], "SYNCD_INSTANCES__HARBOR_A__USERNAME", "harbor-a"),
+        (["harbor_a"], "SYNCD_INSTANCES__HARBOR_A__USERNAME", "harbor_a"),
+        (["node-1"], "SYNCD_INSTANCES__NODE_1__USERNAME", "node-1"),
+        (["a"], "SYNCD_INSTANCES__A__USERNAME", "a"),
+    ],
+)
+def test_env_instance_names_map_to_file_instances(tmp_path, file_names, variable, expected):
+    """An upper-cased name with - written as _ sets the file's instance of that name."""
+    instance = {"url": "https://h.test", "username": "from-file", "password": SECRET}
+    settings = _load(
+        tmp_path, {"instances": dict.fromkeys(file_names, instance)}, {variable: "env"}
+    )
+    assert sorted(settings.instances) == sorted(file_names)
+    assert settings.instances[expected].username == "env"
+
+
+def test_env_only_instance_keeps_its_lowercased_name():
+    """An instance named only in the environment is the variable's name, lower-cased."""
+    env = {
+        "SYNCD_INSTANCES__REGION_EU__URL": "https://eu.test",
+        "SYNCD_INSTANCES__REGION_EU__USERNAME": "u",
+        "SYNCD_INSTANCES__REGION_EU__PASSWORD": SECRET,
+    }
+    assert list(load_settings(None, env=env).instances) == ["region_eu"]

@@ -103,13 +103,14 @@ def test_tag_moved_on_both_sides_is_conflict(
 def test_wrong_password_is_a_clear_auth_error(
     synced: Pair, syncd_config: WriteConfig, cli: RunCli
 ) -> None:
-    """Wrong credentials for b: exit 2, stderr names the instance, stdout stays empty."""
+    """Wrong credentials for b: exit 2, stderr names the instance, stdout only the JSON error."""
     config = syncd_config(synced, passwords={"b": "not-the-password-4711"})
 
     run = cli(config, *DIFF)
 
     assert run.code == 2
-    assert run.out == ""
+    assert run.json["error"]["kind"] == "auth"
+    assert "not-the-password-4711" not in run.out
     assert "authentication failed" in run.err
     assert "credentials for instance b were rejected" in run.err
     assert "not-the-password-4711" not in run.err

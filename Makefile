@@ -12,8 +12,7 @@ PYTEST_WORKERS ?= 2
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# compat mode: a plain .pth to the checkout (setuptools' default finder warns on every install)
-	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
 setup: $(STAMP) system-deps  ## everything the tests need

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncd.sim.auth import require_login
 from syncd.sim.catalog import SimError
-from syncd.sim.replica import apply_deletion, export_units, ingest
+from syncd.sim.replica import apply_deletion, export_units, ingest, prepare_push
 from syncd.sim.web import Request, Response, Router
 
 if TYPE_CHECKING:
@@ -60,6 +60,13 @@ def replicate_in(req: Request) -> Response:
     summary, events = ingest(req.inst.catalog, req.json() or {})
     req.inst.engine.on_events(events)
     return Response(200, summary)
+
+
+@router.route("POST", "/prepare-push")
+def prepare_push_in(req: Request) -> Response:
+    """Start a peer's push flow here: create the projects it will write (its first contact)."""
+    _data_plane(req)
+    return Response(200, prepare_push(req.inst.catalog, req.json() or {}))
 
 
 @router.route("POST", "/delete-in")

@@ -42,12 +42,13 @@ COMMANDS: dict[str, str] = {
     "add-registry": "add_registry",
     "add-policy": "add_policy",
     "hold-policy-enable": "faults.hold_policy_enable",
+    "fail-copies": "faults.fail_copies",
 }
 """Command -> method of the ``SimInstance`` (a dotted name reaches into its ``faults``)."""
 
 
-def _data_plane(req: Request) -> None:
-    injected = req.inst.faults.for_data_plane()
+def _data_plane(req: Request, *, copy: bool = False) -> None:
+    injected = req.inst.faults.for_data_plane(copy=copy)
     if injected is not None:
         raise SimError(injected.status, injected.code, injected.message)
     require_login(req.principal)
@@ -56,7 +57,7 @@ def _data_plane(req: Request) -> None:
 @router.route("POST", "/replicate-in")
 def replicate_in(req: Request) -> Response:
     """Receive a copy from a peer's push policy."""
-    _data_plane(req)
+    _data_plane(req, copy=True)
     summary, events = ingest(req.inst.catalog, req.json() or {})
     req.inst.engine.on_events(events)
     return Response(200, summary)

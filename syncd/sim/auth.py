@@ -45,12 +45,14 @@ class Principal:
         return self.kind != "anonymous"
 
     def can(self, project: str | None, *, public: bool, write: bool) -> bool:
-        """Harbor's project permission: a missing project (None) is project id 0, nobody's."""
-        if self.system:
-            return True
+        """Harbor's project permission; a missing project (None) is project id 0.
+
+        Only a system administrator passes there: a robot's project evaluator looks the
+        project up first (``src/common/security/robot/context.go``) and denies on the miss.
+        """
         if project is None:
-            return False
-        return project in self.projects or (public and not write)
+            return self.system and self.kind == "user"
+        return self.system or project in self.projects or (public and not write)
 
 
 ANONYMOUS = Principal("anonymous", "anonymous")

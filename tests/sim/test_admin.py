@@ -80,3 +80,25 @@ def test_module_entry_point_runs_dual_master() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+
+
+def _control(command: str) -> object:
+    from syncd.sim.admin import COMMANDS  # noqa: PLC0415 - only the docs check needs it
+    from syncd.sim.faults import Faults  # noqa: PLC0415
+
+    owner, _, name = COMMANDS[command].rpartition(".")
+    return getattr(Faults if owner else SimInstance, name)
+
+
+def test_docs_list_every_admin_command_with_its_arguments() -> None:
+    """docs/simulator.md names each /_sim/ command and each of its JSON argument names."""
+    import inspect  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from syncd.sim.admin import COMMANDS  # noqa: PLC0415
+
+    docs = (Path(__file__).parents[2] / "docs" / "simulator.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line for line in docs.splitlines() if "| `" in line}
+    for command in COMMANDS:
+        params = inspect.signature(_control(command)).parameters  # type: ignore[arg-type]
+        assert all(f"`{p}`" in rows[command] for p in params if p != "self"), command

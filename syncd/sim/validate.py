@@ -2,8 +2,8 @@
 
 What the generated ``*_parameters.go`` binders do (go-openapi ``runtime/middleware``,
 ``errors``, ``swag/conv``): an integer query parameter that does not parse -> 422 "must be of
-type int64"; ``page_size`` over 100 -> 422; a missing required query parameter -> 422 "is
-required"; a required body that is absent -> 422 "in body is required"; a body that does not
+type int64"; ``page_size`` over 100 -> 422; a required query parameter absent or empty -> 422
+"is required"; a required body that is absent -> 422 "in body is required"; a body that does not
 decode into the Go model (a string where an int64 is declared) -> 400 "parsing ... body".
 A boolean query parameter never fails: ``swag.ConvertBool`` maps anything it does not know as
 true (``true``, ``1``, ``yes``, ``ok``, ``y``, ``on``, ``selected``, ``checked``, ``t``,
@@ -69,7 +69,7 @@ def _fail(message: str) -> SimError:
 
 def _check_query(params: Params, query: Mapping[str, str]) -> None:
     for name in sorted(params.required):
-        if name not in query:
+        if not query.get(name):  # errors.Required when absent, validate.RequiredString when ""
             raise _fail(f"{name} in query is required")
     for name, kind in params.query.items():
         raw = query.get(name)

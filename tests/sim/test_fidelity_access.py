@@ -150,6 +150,7 @@ def test_project_list_visibility(rbac: SimInstance, who: str, projects: set[str]
         ("admin", "?project_name=ghost", 404),
         ("anonymous", "?project_name=library", 401),  # handler/project.go HeadProject
         ("anonymous", "", 422),  # required query parameter: go-swagger, before the handler
+        ("anonymous", "?project_name=", 422),  # validate.RequiredString: empty is missing
         ("admin", "", 422),
     ],
 )

@@ -76,8 +76,9 @@ CONFIG_MEDIA_TYPES = {
 def config_media_type(manifest_media_type: str) -> str:
     """Return an artifact's ``media_type``: its config's media type (an index: its own type).
 
-    ``src/controller/artifact/abstractor.go`` sets ``MediaType`` from the manifest's config
-    descriptor and ``ManifestMediaType`` from the manifest itself.
+    ``src/controller/artifact/manifest/v2.go`` sets ``MediaType`` from the manifest's config
+    descriptor, ``manifest/index.go`` to the index's own type; ``abstractor.go`` sets
+    ``ManifestMediaType`` from the manifest itself.
     """
     return CONFIG_MEDIA_TYPES.get(manifest_media_type, manifest_media_type)
 

@@ -69,14 +69,14 @@ def test_tags_newest_push_first(sim: SimInstance, client: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("repo", "ref", "media_type", "manifest_media_type"),
     [
-        # controller/artifact/processor: an image's media_type is its config descriptor's.
+        # controller/artifact/manifest/v2.go: an image's media_type is its config descriptor's.
         (
             "nginx",
             "1.0",
             "application/vnd.oci.image.config.v1+json",
             "application/vnd.oci.image.manifest.v1+json",
         ),
-        ("multi", "1", INDEX, INDEX),  # an index has no config: both are the index type
+        ("multi", "1", INDEX, INDEX),  # manifest/index.go: MediaType = ManifestMediaType
     ],
 )
 def test_media_type_is_the_config_media_type(

@@ -1,9 +1,12 @@
 """``syncd demo``: the dual-master outage story, replayed step by step against the simulator.
 
 Starts two simulated Harbors on free loopback ports with event-based replication both ways,
-breaks them the way production breaks them (a peer is down while images are pushed, the events
-are lost), then shows what ``syncd diff`` sees, what syncd triggers, the converged result and
-the metrics. Everything lives in a temporary directory and is removed at the end, with the
+breaks them the way production breaks them (a peer is down while images are pushed: each
+event's execution fails at its start and Harbor never retries it), then shows what ``syncd
+diff`` sees, what syncd triggers, the converged result and the metrics. The story is the same
+on every run: each step awaits exactly the executions it caused (by policy and trigger, never
+a count that could include the dual-master echo) before it tells what happened. Everything
+lives in a temporary directory and is removed at the end, with the
 simulator's threads and sockets.
 """
 
@@ -53,26 +56,39 @@ class _Story:
             self.say(f"{inst.name}: {', '.join(tags) or '(empty)'}")
 
 
-def _wait_replicated(inst: SimInstance, repo: str, tag: str, *, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (repo, tag) in inst.state.tag_map():
-            return True
-        time.sleep(0.02)
-    return False
+def _started(inst: SimInstance, before: set[int], policy_id: int, trigger: str) -> list[int]:
+    """Return the executions of ``policy_id`` by ``trigger`` made on ``inst`` since ``before``."""
+    with inst.state.lock:
+        return sorted(
+            e.id
+            for e in inst.state.executions.values()
+            if e.id not in before and e.policy_id == policy_id and e.trigger == trigger
+        )
 
 
-def _wait_events_failed(inst: SimInstance, *, count: int, timeout: float = 10.0) -> int:
-    """Wait until ``count`` event-based executions on ``inst`` have failed; return how many."""
+def _ids(inst: SimInstance) -> set[int]:
+    with inst.state.lock:
+        return set(inst.state.executions)
+
+
+def _settle(inst: SimInstance, ids: list[int], *, timeout: float = 30.0) -> str:
+    """Wait until every execution in ``ids`` is terminal; return their statuses, in order."""
     deadline = time.monotonic() + timeout
-    failed = 0
-    while time.monotonic() < deadline:
-        events = [e.id for e in inst.state.executions.values() if e.trigger == "event_based"]
-        failed = sum(1 for i in events if inst.execution_status(i) == "Failed")
-        if failed >= count:
-            break
+    while True:
+        statuses = [inst.execution_status(i) for i in ids]
+        if "InProgress" not in statuses or time.monotonic() > deadline:
+            return ", ".join(statuses) or "none"
         time.sleep(0.02)
-    return failed
+
+
+def _tasks(inst: SimInstance, ids: list[int]) -> int:
+    with inst.state.lock:
+        return sum(len(inst.state.executions[i].tasks) for i in ids)
+
+
+def _refused(inst: SimInstance, ids: list[int]) -> bool:
+    with inst.state.lock:
+        return all("refused" in inst.state.executions[i].status_text for i in ids)
 
 
 def _settings(a: SimInstance, b: SimInstance, workdir: Path) -> Settings:
@@ -99,33 +115,47 @@ def _metrics_excerpt(registry: CollectorRegistry) -> list[str]:
     ]
 
 
-def _story(out: TextIO, cluster: SimCluster, workdir: Path) -> int:
-    story = _Story(out)
+def _setup(story: _Story, cluster: SimCluster) -> tuple[SimInstance, SimInstance, int, int]:
     a, b = cluster.add("harbor-a"), cluster.add("harbor-b")
     story.step("Two Harbors in dual-master mode behind a load balancer")
     for inst in (a, b):
         inst.create_project("library")
         story.say(f"{inst.name} at {inst.url}")
-    cluster.dual_master(a.name, b.name)
-    story.say("each has an event-based push policy replicating to the other")
+    policy_a, policy_b = cluster.dual_master(a.name, b.name)
+    story.say(f"policy {policy_a} on harbor-a replicates every push to harbor-b (event-based)")
+    story.say(f"policy {policy_b} on harbor-b replicates every push to harbor-a (event-based)")
+    before_a, before_b = _ids(a), _ids(b)
     a.push("library/app", "v1")
-    _wait_replicated(b, "library/app", "v1")
-    story.say("pushed library/app:v1 to harbor-a; replication copied it to harbor-b")
+    copied = _settle(a, _started(a, before_a, policy_a, "event_based"))
+    echo = _settle(b, _started(b, before_b, policy_b, "event_based"))
+    story.say(f"pushed library/app:v1 to harbor-a; its policy copied it to harbor-b: {copied}")
+    story.say(f"harbor-b's echo back to harbor-a found the same digest there (no-op): {echo}")
     story.catalogs(a, b)
+    return a, b, policy_a, policy_b
 
+
+def _outage(story: _Story, a: SimInstance, b: SimInstance, policy_b: int) -> None:
     story.step("harbor-a goes down; the load balancer sends pushes to harbor-b")
     a.set_down("refuse")
+    before = _ids(b)
     b.push("library/app", "v2")
     b.push("library/web", "1.0")
-    failed = _wait_events_failed(b, count=2)
+    lost = _started(b, before, policy_b, "event_based")
+    statuses = _settle(b, lost)
     story.say("pushed library/app:v2 and library/web:1.0 to harbor-b")
-    story.say(
-        f"harbor-b's {failed} event-based executions to harbor-a failed after Harbor's retries"
-    )
+    story.say(f"each push started one execution of harbor-b's policy: {statuses}")
+    if _tasks(b, lost) == 0 and _refused(b, lost):
+        story.say("both failed at their start, before any task: harbor-a refused the connection")
 
-    story.step("harbor-a comes back: the events are lost, nothing retries them")
+    story.step("harbor-a comes back: Harbor never retries those executions")
     a.set_down("up")
     story.catalogs(a, b)
+
+
+def _story(out: TextIO, cluster: SimCluster, workdir: Path) -> int:
+    story = _Story(out)
+    a, b, policy_a, policy_b = _setup(story, cluster)
+    _outage(story, a, b, policy_b)
 
     settings = _settings(a, b, workdir)
     registry = CollectorRegistry()
@@ -137,6 +167,7 @@ def _story(out: TextIO, cluster: SimCluster, workdir: Path) -> int:
         out.write(render_table(diff, now=utcnow()) + "\n")
 
         story.step("syncd reconcile --once: trigger the covering policy, watch it, verify")
+        before = _ids(a)
         result = run_pass(runtime.deps)
         metrics.record_pass(result, now=utcnow())
         for outcome in result.outcomes:
@@ -145,6 +176,8 @@ def _story(out: TextIO, cluster: SimCluster, workdir: Path) -> int:
                 f"{outcome.action.instance}: {outcome.result} ({outcome.action.reason})"
             )
         story.say(f"pass outcome: {result.outcome}")
+        echoes = _settle(a, _started(a, before, policy_a, "event_based"))
+        story.say(f"harbor-a's echoes of the two copies back to harbor-b (no-ops): {echoes}")
 
         story.step("Converged")
         story.catalogs(a, b)

@@ -55,6 +55,11 @@ def _nullable(node: Any, *, strict: bool) -> Any:
         out["type"] = [out["type"], "null"]
         if "enum" in out:
             out["enum"] = [*out["enum"], None]
+    for prop in (out.get("properties") or {}).values():
+        # go-swagger tags model slices without omitempty: a nil slice property goes out as
+        # JSON null (a list response's payload is never null: the responder makes it []).
+        if isinstance(prop, dict) and prop.get("type") == "array":
+            prop["type"] = ["array", "null"]
     if out.get("x-nullable") and "$ref" in out:
         out = {"anyOf": [{"$ref": out["$ref"]}, {"type": "null"}]}
     if strict and out.get("type") == "object" and "properties" in out:

@@ -238,6 +238,8 @@ def _observe_one(
     except HarborAuthError:
         raise  # wrong credentials look like massive drift: refuse to go on (api-notes 0.1)
     except HarborError as exc:
+        # Without this line the pass only says "<instance> not observed": say why.
+        log.warning("observe.instance_failed", instance=client.name, error=str(exc))
         return InstanceView(name=client.name, health=health, error=str(exc))
     return InstanceView(
         name=client.name,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
-from syncd.errors import HarborAuthError, HarborError, HarborProtocolError
+from syncd.errors import HarborAuthError, HarborError, HarborForbidden, HarborProtocolError
 from syncd.harbor.decode import (
     parse_artifact,
     parse_execution,
@@ -76,6 +76,20 @@ class HarborClient(HarborSession):
             raise HarborAuthError(
                 f"credentials for instance {self.name} were rejected (Harbor fell back to "
                 "anonymous); check the username, password and robot account expiry",
+                instance=self.name,
+                method=exc.method,
+                url=exc.url,
+                status=exc.status,
+                body=exc.body,
+                request_id=exc.request_id,
+            ) from None
+        except HarborForbidden as exc:
+            # A plain user or a project-only robot: the login works, but policies, registries
+            # and executions need system access (RequireSystemAccess): nothing could be repaired.
+            raise HarborAuthError(
+                f"the account for instance {self.name} lacks system access (403 on "
+                "replication policies); use a system administrator or a robot with system "
+                "permissions on replication-policy, replication and registry",
                 instance=self.name,
                 method=exc.method,
                 url=exc.url,

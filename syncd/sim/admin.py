@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncd.sim.auth import require_login
 from syncd.sim.catalog import SimError
-from syncd.sim.replica import apply_deletion, export_units, ingest
+from syncd.sim.replica import apply_deletion, export_units, ingest, prepare_push
 from syncd.sim.web import Request, Response, Router
 
 if TYPE_CHECKING:
@@ -42,12 +42,13 @@ COMMANDS: dict[str, str] = {
     "add-registry": "add_registry",
     "add-policy": "add_policy",
     "hold-policy-enable": "faults.hold_policy_enable",
+    "fail-copies": "faults.fail_copies",
 }
 """Command -> method of the ``SimInstance`` (a dotted name reaches into its ``faults``)."""
 
 
-def _data_plane(req: Request) -> None:
-    injected = req.inst.faults.for_data_plane()
+def _data_plane(req: Request, *, copy: bool = False) -> None:
+    injected = req.inst.faults.for_data_plane(copy=copy)
     if injected is not None:
         raise SimError(injected.status, injected.code, injected.message)
     require_login(req.principal)
@@ -56,10 +57,17 @@ def _data_plane(req: Request) -> None:
 @router.route("POST", "/replicate-in")
 def replicate_in(req: Request) -> Response:
     """Receive a copy from a peer's push policy."""
-    _data_plane(req)
+    _data_plane(req, copy=True)
     summary, events = ingest(req.inst.catalog, req.json() or {})
     req.inst.engine.on_events(events)
     return Response(200, summary)
+
+
+@router.route("POST", "/prepare-push")
+def prepare_push_in(req: Request) -> Response:
+    """Start a peer's push flow here: create the projects it will write (its first contact)."""
+    _data_plane(req)
+    return Response(200, prepare_push(req.inst.catalog, req.json() or {}))
 
 
 @router.route("POST", "/delete-in")

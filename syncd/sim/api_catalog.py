@@ -1,22 +1,27 @@
-"""``/api/v2.0`` liveness, system info, projects, repositories, artifacts and tags."""
+"""``/api/v2.0`` liveness, system info, projects and repositories; the shared ``listing``.
+
+Handlers follow ``src/server/v2.0/handler/{ping,health,systeminfo,project,repository}.go``.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from syncd.sim.access import existing_project, resource_name, visible
 from syncd.sim.auth import require_login
 from syncd.sim.catalog import SimError
 from syncd.sim.faults import COMPONENTS
 from syncd.sim.query import Getters, Page, apply_query, link_header, paginate
-from syncd.sim.serialize import artifact_json, fmt_time, project_json, repo_json, tag_json
-from syncd.sim.state import SimArtifact, SimProject, SimRepo, utcnow
+from syncd.sim.serialize import config_media_type, fmt_time, project_json, repo_json
+from syncd.sim.state import SimRepo, utcnow
+from syncd.sim.validate import PAGED, Params
 from syncd.sim.web import Request, Response, Router
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["listing", "router"]
+__all__ = ["find_repo", "listing", "router"]
 
 router = Router()
 
@@ -43,7 +48,7 @@ ARTIFACT_KEYS: Getters = {
     "push_time": lambda a: a.push_time,
     "pull_time": lambda a: a.pull_time,
     "type": lambda a: a.type,
-    "media_type": lambda a: a.media_type,
+    "media_type": lambda a: config_media_type(a.media_type),
 }
 TAG_KEYS: Getters = {
     "id": lambda t: t.id,
@@ -59,10 +64,16 @@ def listing(
     render: Callable[[Any], dict[str, Any]],
     *,
     default_sort: str,
+    use_q: bool = True,
 ) -> Response:
-    """Filter, sort, paginate and render a list with ``X-Total-Count`` and ``Link``."""
+    """Filter, sort, paginate and render a list with ``X-Total-Count`` and ``Link``.
+
+    ``Link`` repeats every parameter of the request, ``q`` included (``handler/base.go`` Links
+    builds it from the request URL), even where the operation ignores ``q`` (``use_q=False``).
+    """
     page = Page(req.query)
-    matched = apply_query(items, req.query, keys, default_sort=default_sort)
+    query = req.query if use_q else {k: v for k, v in req.query.items() if k != "q"}
+    matched = apply_query(items, query, keys, default_sort=default_sort)
     headers = {"X-Total-Count": str(len(matched))}
     link = link_header(req.path, req.query, page, len(matched))
     if link:
@@ -92,9 +103,13 @@ def health(req: Request) -> Response:
 
 @router.route("GET", "/systeminfo")
 def systeminfo(req: Request) -> Response:
-    """General info; protected fields only for authenticated callers."""
+    """General info; ``harbor_version`` and the other protected fields only for a login.
+
+    ``handler/systeminfo.go`` asks the controller for protected info only when the security
+    context is authenticated; anonymous callers get the auth settings and the banner.
+    """
     body: dict[str, Any] = {"auth_mode": "db_auth", "primary_auth_mode": False}
-    body["self_registration"] = False
+    body |= {"self_registration": False, "banner_message": "", "oidc_provider_name": ""}
     if req.principal.authenticated:
         body |= {
             "harbor_version": req.inst.harbor_version,
@@ -110,29 +125,21 @@ def systeminfo(req: Request) -> Response:
     return Response(200, body)
 
 
-def visible_project(req: Request, name: str, *, force_name: bool = False) -> SimProject:
-    """Return a readable project: 404 if missing, 401 if private and anonymous."""
-    project = req.inst.state.project_by_ref(name, force_name=force_name)
-    if project is None:
-        raise SimError(404, "NOT_FOUND", f"project {name} not found")
-    if not project.public and not req.principal.authenticated:
-        raise SimError(401, "UNAUTHORIZED", "UnAuthorized")
-    return project
-
-
-@router.route("HEAD", "/projects")
+@router.route("HEAD", "/projects", params=Params(required=frozenset({"project_name"})))
 def head_project(req: Request) -> Response:
-    """Existence check by ``project_name``."""
-    found = req.inst.state.projects.get(req.query.get("project_name", ""))
-    return Response(200 if found else 404)
+    """Existence check by ``project_name``: a login first (401), then 200 or 404."""
+    require_login(req.principal)
+    if req.query["project_name"] not in req.inst.state.projects:
+        raise SimError(404, "NOT_FOUND", f"project {req.query['project_name']} not found")
+    return Response(200)
 
 
-@router.route("GET", "/projects")
+@router.route("GET", "/projects", params=PAGED | Params({"with_detail": "bool", "public": "bool"}))
 def list_projects(req: Request) -> Response:
-    """Projects; anonymous callers see only public ones."""
+    """Projects the caller may see: public ones, its own, or all for an administrator."""
     state = req.inst.state
     with state.lock:
-        items = [p for p in state.projects.values() if p.public or req.principal.authenticated]
+        items = [p for p in state.projects.values() if visible(req, p)]
         if "name" in req.query:
             items = [p for p in items if req.query["name"].lower() in p.name.lower()]
         if "public" in req.query:
@@ -160,38 +167,34 @@ def create_project(req: Request) -> Response:
 @router.route("GET", "/projects/{project}")
 def get_project(req: Request) -> Response:
     """One project by name or id (``X-Is-Resource-Name: true`` forces the name)."""
-    force = (req.headers.get("X-Is-Resource-Name") or "").lower() == "true"
     with req.inst.state.lock:
-        project = visible_project(req, req.params["project"], force_name=force)
+        project = existing_project(req, req.params["project"], force_name=resource_name(req))
         return Response(200, project_json(project, req.inst.state, detail=True))
 
 
-@router.route("GET", "/repositories")
+@router.route("GET", "/repositories", params=PAGED)
 def list_all_repos(req: Request) -> Response:
     """Repositories of every project the caller can see."""
     state = req.inst.state
     with state.lock:
-        items = [
-            r
-            for r in state.repos.values()
-            if req.principal.authenticated or state.project_of(r).public
-        ]
+        items = [r for r in state.repos.values() if visible(req, state.project_of(r))]
         return listing(req, items, REPO_KEYS, repo_json, default_sort="-creation_time,-id")
 
 
-@router.route("GET", "/projects/{project}/repositories")
+@router.route("GET", "/projects/{project}/repositories", params=PAGED)
 def list_repos(req: Request) -> Response:
-    """Repositories of one project."""
+    """Repositories of one project: 401/403 before the lookup, 404 after it."""
     state = req.inst.state
     with state.lock:
-        project = visible_project(req, req.params["project"], force_name=True)
+        project = existing_project(req, req.params["project"])
         prefix = project.name + "/"
         items = [r for n, r in state.repos.items() if n.startswith(prefix)]
         return listing(req, items, REPO_KEYS, repo_json, default_sort="-creation_time,-id")
 
 
-def _repo(req: Request) -> SimRepo:
-    project = visible_project(req, req.params["project"], force_name=True)
+def find_repo(req: Request, *, write: bool = False) -> SimRepo:
+    """Find the path's repository: permission (401/403), then project and repository (404)."""
+    project = existing_project(req, req.params["project"], write=write)
     # The router decoded the path once; Harbor decodes the repository name a second time.
     name = f"{project.name}/{unquote(req.params['repo'])}"
     repo = req.inst.state.repos.get(name)
@@ -204,105 +207,4 @@ def _repo(req: Request) -> SimRepo:
 def get_repo(req: Request) -> Response:
     """One repository."""
     with req.inst.state.lock:
-        return Response(200, repo_json(_repo(req)))
-
-
-def _tags_clause(query: dict[str, str]) -> tuple[dict[str, str], Callable[[SimArtifact], bool]]:
-    parts = unquote(query.get("q", "")).split(",")
-    clause = next((p for p in parts if p.startswith("tags=")), None)
-    if clause is None:
-        return query, lambda _a: True
-    rest = {**query, "q": ",".join(p for p in parts if p is not clause)}
-    want = clause.removeprefix("tags=")
-    if want == "*":
-        return rest, lambda a: bool(a.tags)
-    if want == "nil":
-        return rest, lambda a: not a.tags
-    if want.startswith("~"):
-        return rest, lambda a: any(want[1:].lower() in t.lower() for t in a.tags)
-    return rest, lambda a: want in a.tags
-
-
-@router.route("GET", "/projects/{project}/repositories/{repo}/artifacts")
-def list_artifacts(req: Request) -> Response:
-    """List artifacts: no accessories, no untagged index children (unless ``base=*``)."""
-    state = req.inst.state
-    with state.lock:
-        repo = _repo(req)
-        base_all = "base=*" in unquote(req.query.get("q", "")).split(",")
-        items = [a for a in repo.artifacts.values() if a.accessory_of is None]
-        items = items if base_all else repo.visible()
-        query, tag_ok = _tags_clause(req.query)
-        items = [a for a in items if tag_ok(a)]
-        flags = _flags(req)
-        req.query, original = query, req.query
-        resp = listing(
-            req,
-            items,
-            ARTIFACT_KEYS,
-            lambda a: artifact_json(repo, a, state, flags=flags),
-            default_sort="-push_time,-id",
-        )
-        req.query = original
-        return resp
-
-
-def _flags(req: Request) -> dict[str, bool]:
-    return {
-        "with_tag": req.flag("with_tag", default=True),
-        "with_label": req.flag("with_label", default=False),
-        "with_accessory": req.flag("with_accessory", default=False),
-    }
-
-
-@router.route("GET", "/projects/{project}/repositories/{repo}/artifacts/{ref}")
-def get_artifact(req: Request) -> Response:
-    """One artifact by tag or digest."""
-    state = req.inst.state
-    with state.lock:
-        repo = _repo(req)
-        art = req.inst.catalog.resolve(repo.name, req.params["ref"])
-        return Response(200, artifact_json(repo, art, state, flags=_flags(req)))
-
-
-@router.route("DELETE", "/projects/{project}/repositories/{repo}/artifacts/{ref}")
-def delete_artifact(req: Request) -> Response:
-    """Delete an artifact (publishes a delete event)."""
-    require_login(req.principal)
-    with req.inst.state.lock:
-        repo = _repo(req)
-        events = req.inst.catalog.delete_artifact(repo.name, req.params["ref"])
-    req.inst.engine.on_events(events)
-    return Response(200)
-
-
-@router.route("GET", "/projects/{project}/repositories/{repo}/artifacts/{ref}/tags")
-def list_tags(req: Request) -> Response:
-    """Tags of one artifact."""
-    state = req.inst.state
-    with state.lock:
-        repo = _repo(req)
-        art = req.inst.catalog.resolve(repo.name, req.params["ref"])
-        return listing(
-            req,
-            list(art.tags.values()),
-            TAG_KEYS,
-            lambda t: tag_json(repo, art, t.name),
-            default_sort="id",
-        )
-
-
-@router.route("DELETE", "/projects/{project}/repositories/{repo}/artifacts/{ref}/tags/{tag}")
-def delete_tag(req: Request) -> Response:
-    """Delete one tag (publishes a tag-delete event)."""
-    require_login(req.principal)
-    with req.inst.state.lock:
-        repo = _repo(req)
-        art = req.inst.catalog.resolve(repo.name, req.params["ref"])
-        if req.params["tag"] not in art.tags:
-            # Harbor looks the tag up under the referenced artifact: a tag that now points at
-            # another artifact is "not found" there, and nothing is deleted.
-            raise SimError(404, "NOT_FOUND", f"tag {req.params['tag']} not found on {art.digest}")
-        events = req.inst.catalog.delete_tag(repo.name, req.params["tag"])
-    req.inst.engine.on_events(events)
-    return Response(200)
+        return Response(200, repo_json(find_repo(req)))

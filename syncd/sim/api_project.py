@@ -11,8 +11,12 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING
 
-from syncd.sim.api_catalog import ARTIFACT_KEYS, listing, visible_project
+from syncd.sim.access import existing_project, resource_name
+from syncd.sim.api_artifact import FLAGS
+from syncd.sim.api_catalog import ARTIFACT_KEYS, listing
+from syncd.sim.auth import require_login
 from syncd.sim.serialize import artifact_json
+from syncd.sim.validate import PAGED
 from syncd.sim.web import Router
 
 if TYPE_CHECKING:
@@ -43,13 +47,17 @@ def _repos_of(state: SimState, project: str) -> list[str]:
     return cached[1].get(project, [])
 
 
-@router.route("GET", "/projects/{project}/artifacts")
+@router.route("GET", "/projects/{project}/artifacts", params=PAGED | FLAGS)
 def list_project_artifacts(req: Request) -> Response:
-    """List the artifacts of every repository of one project."""
+    """List the artifacts of every repository of one project.
+
+    ``handler/project.go`` ListArtifactsOfProject: a login first (401 even on a public
+    project), the project permission (403), then the project lookup (404).
+    """
     state = req.inst.state
+    require_login(req.principal)
     with state.lock:
-        force = (req.headers.get("X-Is-Resource-Name") or "").lower() == "true"
-        project = visible_project(req, req.params["project"], force_name=force)
+        project = existing_project(req, req.params["project"], force_name=resource_name(req))
         items: list[SimArtifact] = []
         owner: dict[int, SimRepo] = {}
         for name in _repos_of(state, project.name):

@@ -1,4 +1,8 @@
-"""``/api/v2.0`` registries, replication policies, executions and tasks (all need a login)."""
+"""``/api/v2.0`` registries, replication policies, executions and tasks.
+
+Every handler in ``src/server/v2.0/handler/{registry,replication}.go`` starts with
+``RequireSystemAccess``: 401 for anonymous, 403 for a plain user or a project-only robot.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from syncd.sim import peer
 from syncd.sim.api_catalog import listing
-from syncd.sim.auth import require_login
+from syncd.sim.auth import require_system
 from syncd.sim.catalog import SimError
 from syncd.sim.policy import build_policy
 from syncd.sim.serialize import execution_json, policy_json, registry_json, task_json
+from syncd.sim.validate import PAGED, Body, Params
 from syncd.sim.web import Request, Response, Router
 
 if TYPE_CHECKING:
@@ -33,6 +38,28 @@ POLICY_KEYS: Getters = {
 }
 EXECUTION_KEYS: Getters = {"id": lambda e: e.id, "start_time": lambda e: e.start_time}
 TASK_KEYS: Getters = {"id": lambda t: t.id, "start_time": lambda t: t.start_time}
+POLICY_BODY = Body(
+    "policy",
+    "ReplicationPolicy",
+    {
+        **dict.fromkeys(("name", "description", "dest_namespace"), "str"),
+        **dict.fromkeys(("id", "dest_namespace_replace_count", "speed"), "int"),
+        **dict.fromkeys(("src_registry", "dest_registry", "trigger"), "object"),
+        "filters": "list",
+        **dict.fromkeys(
+            (
+                "enabled",
+                "override",
+                "deletion",
+                "replicate_deletion",
+                "copy_by_chunk",
+                "single_active_replication",
+            ),
+            "bool",
+        ),
+    },
+)
+EXECUTION_BODY = Body("execution", "StartReplicationExecution", {"policy_id": "int"})
 
 
 def _int_param(req: Request, name: str) -> int:
@@ -44,10 +71,10 @@ def _int_param(req: Request, name: str) -> int:
         ) from None
 
 
-@router.route("GET", "/registries")
+@router.route("GET", "/registries", params=PAGED)
 def list_registries(req: Request) -> Response:
     """Registry endpoints (secrets masked)."""
-    require_login(req.principal)
+    require_system(req.principal)
     with req.inst.state.lock:
         items = list(req.inst.state.registries.values())
         if "name" in req.query:
@@ -58,7 +85,7 @@ def list_registries(req: Request) -> Response:
 @router.route("POST", "/registries")
 def create_registry(req: Request) -> Response:
     """Create an endpoint (for test setup)."""
-    require_login(req.principal)
+    require_system(req.principal)
     body = req.json() or {}
     cred = body.get("credential") or {}
     rid = req.inst.add_registry(
@@ -80,7 +107,7 @@ def _registry(req: Request) -> SimRegistry:
 @router.route("GET", "/registries/{id}")
 def get_registry(req: Request) -> Response:
     """One endpoint."""
-    require_login(req.principal)
+    require_system(req.principal)
     with req.inst.state.lock:
         return Response(200, registry_json(_registry(req)))
 
@@ -88,7 +115,7 @@ def get_registry(req: Request) -> Response:
 @router.route("POST", "/registries/ping")
 def ping_registry(req: Request) -> Response:
     """200 when a saved endpoint answers, else 400 "the registry is unhealthy"."""
-    require_login(req.principal)
+    require_system(req.principal)
     body = req.json() or {}
     reg = req.inst.state.registries.get(int(body.get("id") or 0))
     if reg is None:
@@ -105,10 +132,10 @@ def _policy(req: Request) -> SimPolicy:
     return policy
 
 
-@router.route("GET", "/replication/policies")
+@router.route("GET", "/replication/policies", params=PAGED)
 def list_policies(req: Request) -> Response:
     """Policies; ``name`` is a deprecated fuzzy filter."""
-    require_login(req.principal)
+    require_system(req.principal)
     state = req.inst.state
     with state.lock:
         items = list(state.policies.values())
@@ -119,10 +146,10 @@ def list_policies(req: Request) -> Response:
         )
 
 
-@router.route("POST", "/replication/policies")
+@router.route("POST", "/replication/policies", params=Params(body=POLICY_BODY))
 def create_policy(req: Request) -> Response:
     """Create a policy (reads ``deletion``, not ``replicate_deletion``)."""
-    require_login(req.principal)
+    require_system(req.principal)
     with req.inst.state.lock:
         policy = build_policy(req.json(), req.inst.state, existing=None)
         req.inst.state.policies[policy.id] = policy
@@ -132,15 +159,15 @@ def create_policy(req: Request) -> Response:
 @router.route("GET", "/replication/policies/{id}")
 def get_policy(req: Request) -> Response:
     """One policy; credentials masked."""
-    require_login(req.principal)
+    require_system(req.principal)
     with req.inst.state.lock:
         return Response(200, policy_json(_policy(req), req.inst.state))
 
 
-@router.route("PUT", "/replication/policies/{id}")
+@router.route("PUT", "/replication/policies/{id}", params=Params(body=POLICY_BODY))
 def update_policy(req: Request) -> Response:
     """Full replace, with the handler's traps."""
-    require_login(req.principal)
+    require_system(req.principal)
     if (held := req.inst.faults.held_policy_update(req.json())) is not None:
         raise SimError(held.status, held.code, held.message)  # blocked, then not applied
     with req.inst.state.lock:
@@ -153,7 +180,7 @@ def update_policy(req: Request) -> Response:
 @router.route("DELETE", "/replication/policies/{id}")
 def delete_policy(req: Request) -> Response:
     """Delete a policy; 412 while one of its executions runs."""
-    require_login(req.principal)
+    require_system(req.principal)
     state = req.inst.state
     with state.lock:
         policy = _policy(req)
@@ -171,10 +198,10 @@ def _execution_json(req: Request, execution: SimExecution) -> dict[str, Any]:
     return execution_json(execution, status, counts)
 
 
-@router.route("POST", "/replication/executions")
+@router.route("POST", "/replication/executions", params=Params(body=EXECUTION_BODY))
 def start_execution(req: Request) -> Response:
     """Start a manual execution: 404 unknown policy, 412 disabled policy, else 201."""
-    require_login(req.principal)
+    require_system(req.principal)
     body = req.json() or {}
     state = req.inst.state
     with state.lock:
@@ -188,10 +215,10 @@ def start_execution(req: Request) -> Response:
     return Response(201, headers={"Location": f"/api/v2.0/replication/executions/{eid}"})
 
 
-@router.route("GET", "/replication/executions")
+@router.route("GET", "/replication/executions", params=PAGED | Params({"policy_id": "int"}))
 def list_executions(req: Request) -> Response:
     """List executions by ``policy_id``, ``status``, ``trigger`` (``q`` is ignored)."""
-    require_login(req.principal)
+    require_system(req.principal)
     state = req.inst.state
     with state.lock:
         items = list(state.executions.values())
@@ -201,17 +228,14 @@ def list_executions(req: Request) -> Response:
             items = [e for e in items if e.trigger == req.query["trigger"]]
         if req.query.get("status"):
             items = [e for e in items if req.inst.engine.status(e)[0] == req.query["status"]]
-        query = {k: v for k, v in req.query.items() if k != "q"}
-        req.query, original = query, req.query
-        resp = listing(
+        return listing(
             req,
             items,
             EXECUTION_KEYS,
             lambda e: _execution_json(req, e),
             default_sort="-start_time,-id",
+            use_q=False,
         )
-        req.query = original
-        return resp
 
 
 def _execution(req: Request) -> SimExecution:
@@ -224,7 +248,7 @@ def _execution(req: Request) -> SimExecution:
 @router.route("GET", "/replication/executions/{id}")
 def get_execution(req: Request) -> Response:
     """One execution with derived status and counts."""
-    require_login(req.principal)
+    require_system(req.principal)
     with req.inst.state.lock:
         return Response(200, _execution_json(req, _execution(req)))
 
@@ -232,17 +256,17 @@ def get_execution(req: Request) -> Response:
 @router.route("PUT", "/replication/executions/{id}")
 def stop_execution(req: Request) -> Response:
     """Stop an execution."""
-    require_login(req.principal)
+    require_system(req.principal)
     with req.inst.state.lock:
         execution = _execution(req)
     req.inst.engine.stop(execution)
     return Response(200)
 
 
-@router.route("GET", "/replication/executions/{id}/tasks")
+@router.route("GET", "/replication/executions/{id}/tasks", params=PAGED)
 def list_tasks(req: Request) -> Response:
     """Tasks of an execution; ``status=InProgress`` excludes Pending."""
-    require_login(req.principal)
+    require_system(req.principal)
     with req.inst.state.lock:
         items = list(_execution(req).tasks)
         if req.query.get("status"):
@@ -250,3 +274,16 @@ def list_tasks(req: Request) -> Response:
         if req.query.get("resource_type"):
             items = [t for t in items if req.query["resource_type"] == "artifact"]
         return listing(req, items, TASK_KEYS, task_json, default_sort="id")
+
+
+@router.route("GET", "/replication/executions/{id}/tasks/{task_id}/log")
+def task_log(req: Request) -> Response:
+    """Return a task's job log as ``text/plain`` (the handler relays jobservice's log)."""
+    require_system(req.principal)
+    with req.inst.state.lock:
+        execution = _execution(req)
+        task_id = _int_param(req, "task_id")
+        task = next((t for t in execution.tasks if t.id == task_id), None)
+        if task is None:
+            raise SimError(404, "NOT_FOUND", f"task {task_id} not found")
+        return Response(200, text=req.inst.engine.task_log(task))

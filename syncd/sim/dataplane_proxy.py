@@ -26,7 +26,6 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from syncd.sim.auth import authenticate
 from syncd.sim.catalog import INDEX_TYPES, SimError
 from syncd.sim.dataplane_stream import PLANE_HEADER, has_body, relay, request_body, upstream
 
@@ -84,9 +83,7 @@ def _serve(handler: SimHandler, inst: SimInstance, call: _Call) -> int:
     injected = inst.faults.for_data_plane()
     if injected is not None:
         return _error(handler, injected.status, injected.code, injected.message)
-    principal = authenticate(
-        handler.headers.get("Authorization"), users=inst.users, robots=inst.robots
-    )
+    principal = inst.principal(handler.headers.get("Authorization"))
     if not principal.authenticated:
         challenge = {"WWW-Authenticate": 'Basic realm="harbor"'}
         return _error(handler, 401, "UNAUTHORIZED", "authentication required", challenge)

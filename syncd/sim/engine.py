@@ -2,8 +2,14 @@
 
 Push policies send units to the peer's ``/_sim/replicate-in`` (or ``delete-in``) with the
 endpoint's credentials, so a refusing or 503 peer really fails the task. Pull policies read the
-peer's ``/_sim/export``. Each task is attempted ``len(retry_delays) + 1`` times and never
-re-queued afterwards: an event whose destination was down is lost, as in Harbor.
+peer's ``/_sim/export``.
+
+Two failure paths, as in Harbor. A copy flow first prepares the destination
+(``src/controller/replication/flow/copy.go`` -> the adapter's ``PrepareForPush``, which creates
+the projects): when the destination is unreachable there, the execution is ``Failed`` with the
+error as ``status_text`` and no task at all, and nothing retries it. A task failing mid-copy is
+retried by jobservice (``MaxFails`` 3 attempts, with backoff: ``retry_delays``) before ``Failed``
+(``src/pkg/task``), and never re-queued afterwards: either way an event is lost.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 from syncd.sim import peer
 from syncd.sim.catalog import Catalog, SimError, SimEvent
 from syncd.sim.filters import apply_filters, replace_namespace
-from syncd.sim.policy import cron_matches
+from syncd.sim.periodic import Periodic
 from syncd.sim.replica import export_repo, export_units, ingest
+from syncd.sim.serialize import fmt_time as fmt
 from syncd.sim.state import SimExecution, SimPolicy, SimState, SimTask, utcnow
 
 if TYPE_CHECKING:
@@ -37,8 +44,11 @@ class SimTiming:
     """How long simulated work takes; defaults keep tests fast."""
 
     task_delay: float = 0.02
-    retry_delays: tuple[float, ...] = (0.05, 0.05)
+    retry_delays: tuple[float, ...] = (0.05, 0.1)
+    """Waits before the 2nd and 3rd attempt of a task (jobservice: 3 attempts, backoff)."""
     status_refresh: float = 0.0
+    registry_refresh: float = 1.0
+    """Seconds between reachability checks of the registry endpoints (Harbor: 5 minutes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +74,7 @@ class Engine:
         self._flows = ThreadPoolExecutor(10, thread_name_prefix="sim-flow")
         self._tasks = ThreadPoolExecutor(8, thread_name_prefix="sim-task")
         self._closing = threading.Event()
-        self._cron = threading.Thread(target=self._cron_loop, daemon=True, name="sim-cron")
-        self._cron.start()
+        self.loops = Periodic(self, closing=self._closing)
 
     def close(self) -> None:
         """Stop every execution and the worker threads."""
@@ -74,6 +83,7 @@ class Engine:
             for execution in self.state.executions.values():
                 execution.stop.set()
         self._flows.shutdown(wait=True, cancel_futures=True)
+        self.loops.join()
         self._tasks.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------------ starting
@@ -131,6 +141,7 @@ class Engine:
         try:
             jobs = jobs if jobs is not None else self._full_copy_jobs(policy)
             jobs = [self._mapped(job, policy) for job in jobs]
+            self._prepare_for_push(policy, jobs)
         except (ValueError, SimError, peer.PeerError) as exc:
             self._fail_flow(execution, str(exc))
             return
@@ -152,6 +163,14 @@ class Engine:
             return
         for task, job in zip(list(execution.tasks), jobs, strict=True):
             self._tasks.submit(self._run_task, execution, task, job, policy)
+
+    def _prepare_for_push(self, policy: SimPolicy, jobs: list[_Job]) -> None:
+        """Contact the destination before any task exists (copy flows of push policies)."""
+        copies = [job for job in jobs if job.operation == "copy"]
+        if policy.src_registry_id != 0 or not copies:
+            return
+        body = {"repositories": [[job.dst_repo, job.public] for job in copies]}
+        peer.call(self._registry(policy.dest_registry_id), "prepare-push", body)
 
     def _full_copy_jobs(self, policy: SimPolicy) -> list[_Job]:
         if policy.src_registry_id == 0:
@@ -216,8 +235,9 @@ class Engine:
                 self._transfer(job, policy)
                 ok = True
                 break
-            except (peer.PeerError, SimError):
-                continue
+            except (peer.PeerError, SimError) as exc:
+                with self.state.lock:
+                    task.errors.append((utcnow(), str(exc)))
         with self.state.lock:
             if task.status == "InProgress":
                 task.status, task.end_time = ("Succeed" if ok else "Failed"), utcnow()
@@ -252,6 +272,16 @@ class Engine:
         for unit in job.units:
             deletion = {"repository": job.dst_repo, "operation": job.operation, **unit}
             peer.call(endpoint, "delete-in", deletion)
+
+    def task_log(self, task: SimTask) -> str:
+        """Render the job log of a task, as jobservice would keep it (plain text)."""
+        lines = [
+            f"{fmt(task.start_time)} [INFO] copying {task.src_resource} to {task.dst_resource}"
+        ]
+        lines += [f"{fmt(when)} [ERROR] attempt failed: {why}" for when, why in task.errors]
+        if task.status in {"Succeed", "Failed", "Stopped"}:
+            lines.append(f"{fmt(task.end_time)} [INFO] the job {task.status.lower()}")
+        return "\n".join(lines) + "\n"
 
     # ------------------------------------------------------------------ status / stop
 
@@ -299,23 +329,3 @@ class Engine:
             if execution.flow_status == "InProgress":
                 execution.flow_status = "Stopped"
             self._maybe_finish(execution)
-
-    # ------------------------------------------------------------------ schedules
-
-    def _cron_loop(self) -> None:
-        last = int(datetime.now(UTC).timestamp())
-        while not self._closing.wait(1 - datetime.now(UTC).timestamp() % 1):
-            now = int(datetime.now(UTC).timestamp())
-            for second in range(last + 1, now + 1):
-                self._tick(datetime.fromtimestamp(second, UTC))
-            last = max(last, now)
-
-    def _tick(self, when: datetime) -> None:
-        with self.state.lock:
-            due = [
-                p
-                for p in self.state.policies.values()
-                if p.enabled and p.trigger == "scheduled" and cron_matches(p.cron, when)
-            ]
-        for policy in due:
-            self.start(policy, "scheduled")

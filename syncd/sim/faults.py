@@ -41,6 +41,8 @@ class Faults:
     """policy id (None = every policy) -> stop_ignored."""
     unhealthy: set[str] = field(default_factory=set)
     storage_lost: bool = False
+    copy_failures_left: int = 0
+    """How many more copies into this instance fail mid-transfer (after the flow prepared)."""
     enable_release: threading.Event | None = None
     """Set while PUTs that enable a policy are held; set() releases the held ones."""
     enables_held: int = 0
@@ -65,11 +67,20 @@ class Faults:
                 return Injected(500, "UNKNOWN", "internal server error")
         return None
 
-    def for_data_plane(self) -> Injected | None:
-        """Replication traffic into this instance fails while it answers 503."""
+    def for_data_plane(self, *, copy: bool = False) -> Injected | None:
+        """Replication traffic into this instance fails while it answers 503 (or a copy fault)."""
         if self.down == "503":
             return Injected(503, "SERVICE_UNAVAILABLE", "internal server error")
+        with self.lock:
+            if copy and self.copy_failures_left > 0:
+                self.copy_failures_left -= 1
+                return Injected(500, "UNKNOWN", "copy failed mid-transfer")
         return None
+
+    def fail_copies(self, count: int) -> None:
+        """Make the next ``count`` copies into this instance fail (a task's attempt each)."""
+        with self.lock:
+            self.copy_failures_left = int(count)
 
     def hang_for(self, policy_id: int) -> bool | None:
         """None if executions of the policy run normally, else whether stop is ignored."""

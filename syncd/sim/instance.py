@@ -12,6 +12,7 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any, Self
 
+from syncd.sim.auth import Principal, authenticate
 from syncd.sim.catalog import Catalog, SimError, fake_digest
 from syncd.sim.dataplane import RegistryProcess, registry_binary
 from syncd.sim.dataplane_copy import RealCopier
@@ -22,6 +23,7 @@ from syncd.sim.server import SimServer
 from syncd.sim.state import SimRegistry, SimState, utcnow
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
     from types import TracebackType
 
 __all__ = ["SimInstance"]
@@ -44,6 +46,8 @@ class SimInstance:
         harbor_version: str = "v2.15.2-sim",
         users: dict[str, str] | None = None,
         robots: dict[str, str] | None = None,
+        admins: Iterable[str] = ("admin",),
+        members: Mapping[str, Iterable[str]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         timing: SimTiming | None = None,
@@ -54,6 +58,11 @@ class SimInstance:
         self.harbor_version = harbor_version
         self.users = dict(users) if users is not None else {"admin": "Harbor12345"}
         self.robots = dict(robots or {})
+        self.admins = frozenset(admins)
+        """Users that are system administrators (every other user is a plain user)."""
+        self.members = {name: tuple(projects) for name, projects in (members or {}).items()}
+        """User or robot name (without ``robot$``) -> projects it is a member of; a robot
+        listed here has project permissions only, an unlisted robot is a system robot."""
         self.host, self.port = host, port
         self.timing = timing or SimTiming()
         self.faults = Faults()
@@ -156,6 +165,16 @@ class SimInstance:
         """Record a ``/v2/`` request (registry API)."""
         with self._log_lock:
             self.v2_log.append((method, path, status))
+
+    def principal(self, authorization: str | None) -> Principal:
+        """Who an ``Authorization`` header authenticates as (anonymous when wrong)."""
+        return authenticate(
+            authorization,
+            users=self.users,
+            robots=self.robots,
+            admins=self.admins,
+            members=self.members,
+        )
 
     # ------------------------------------------------------------------ catalog controls
 

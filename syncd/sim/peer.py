@@ -35,6 +35,8 @@ def _request(endpoint: Endpoint, method: str, command: str, body: Any = None) ->
         raise PeerError(f"{method} {url}: {exc}") from exc
     if resp.is_error:
         raise PeerError(f"{method} {url}: HTTP {resp.status_code}")
+    if resp.headers.get("content-type", "").startswith("text/"):
+        return resp.text
     return resp.json() if resp.content else None
 
 

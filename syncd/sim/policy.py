@@ -107,8 +107,10 @@ def _trigger(body: dict[str, Any]) -> tuple[str | None, str]:
             raise SimError(400, "BAD_REQUEST", problem)
     single = bool(body.get("single_active_replication"))
     if single and kind == "event_based":
+        # handler/replication.go returns a plain fmt.Errorf: no code, so SendError makes it a
+        # 500 and the body says only "internal server error".
         raise SimError(
-            400, "BAD_REQUEST", "single active replication is not allowed for event_based triggers"
+            500, "UNKNOWN", "single active replication is not allowed for event_based triggers"
         )
     return kind, cron
 

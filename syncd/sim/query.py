@@ -1,7 +1,8 @@
 """Harbor's list mechanics: ``page``/``page_size``, ``q`` filters, ``sort``, ``Link`` headers.
 
-Unknown ``q`` and ``sort`` keys are silently ignored, as in Harbor's ORM layer. Values are parsed
-like ``src/lib/q/builder.go``: time (``2006-01-02T15:04:05``, UTC), then int, then string.
+Unknown ``q`` and ``sort`` keys are silently ignored, as in Harbor's ORM layer, but a clause
+without ``=`` or with an empty key or value is a 400 (``src/lib/q/builder.go`` parseKeywords).
+Values are parsed like ``builder.go``: time (``2006-01-02T15:04:05``, UTC), then int, then string.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from urllib.parse import unquote, urlencode
 
 from syncd.sim.catalog import SimError
 
-__all__ = ["Getters", "Page", "apply_query", "link_header", "paginate"]
+__all__ = ["Getters", "Page", "apply_query", "link_header", "paginate", "q_clauses"]
 
 Getters = dict[str, Callable[[Any], Any]]
 """Filterable/sortable keys of one resource kind -> value getter."""
@@ -95,16 +96,30 @@ def _predicate(raw: str) -> Callable[[Any], bool]:
     return lambda v: _same(v, exact)
 
 
-def parse_q(
-    text: str, getters: Getters
-) -> list[tuple[Callable[[Any], Any], Callable[[Any], bool]]]:
-    """Parse the known ``k=v`` clauses of ``q`` (unescaped a second time, like Harbor)."""
+MALFORMED_Q = 'the query string must contain "=" and the key/value cannot be empty'
+
+
+def q_clauses(text: str) -> list[tuple[str, str]]:
+    """Split ``q`` into ``(key, raw value)`` pairs (unescaped a second time, like Harbor).
+
+    Raises the handler's 400 for a clause without ``=`` or with an empty key or value.
+    """
+    if not text:
+        return []
     clauses = []
     for part in unquote(text).split(","):
         key, sep, raw = part.partition("=")
-        if sep and key.strip() in getters and raw != "":
-            clauses.append((getters[key.strip()], _predicate(raw)))
+        if not sep or not key or not raw:
+            raise SimError(400, "BAD_REQUEST", MALFORMED_Q)
+        clauses.append((key, raw))
     return clauses
+
+
+def parse_q(
+    text: str, getters: Getters
+) -> list[tuple[Callable[[Any], Any], Callable[[Any], bool]]]:
+    """Parse the ``k=v`` clauses of ``q`` whose key the resource knows (others are ignored)."""
+    return [(getters[key], _predicate(raw)) for key, raw in q_clauses(text) if key in getters]
 
 
 def apply_query(

@@ -16,7 +16,7 @@ from syncd.sim.catalog import Catalog, SimError, SimEvent
 if TYPE_CHECKING:
     from syncd.sim.state import SimArtifact, SimRepo
 
-__all__ = ["apply_deletion", "export_repo", "export_units", "ingest"]
+__all__ = ["apply_deletion", "export_repo", "export_units", "ingest", "prepare_push"]
 
 
 def _meta(art: SimArtifact) -> dict[str, Any]:
@@ -59,6 +59,14 @@ def _ensure_project(catalog: Catalog, repository: str, *, public: bool) -> bool:
     if project is None:
         project = catalog.create_project(name, public=public)
     return project.registry_id == 0
+
+
+def prepare_push(catalog: Catalog, body: dict[str, Any]) -> dict[str, Any]:
+    """Serve the destination side of PrepareForPush: create the projects the flow writes."""
+    with catalog.state.lock:
+        for repository, public in body.get("repositories", ()):
+            _ensure_project(catalog, str(repository), public=bool(public))
+    return {}
 
 
 def _push_unit(catalog: Catalog, repository: str, unit: dict[str, Any], tag: str | None) -> None:

@@ -1,8 +1,11 @@
 """JSON bodies exactly as Harbor's go-swagger models render them.
 
-go-swagger emits ``omitempty`` for every optional property unless the spec says
-``x-omitempty: false``: zero values (``false``, ``0``, ``""``, empty lists) are *absent*, while
-time structs are always present (Go's zero time for 'never'). Only spec field names are used.
+go-swagger emits ``omitempty`` for every optional scalar property unless the spec says
+``x-omitempty: false``: zero values (``false``, ``0``, ``""``) are *absent*, while time structs
+are always present (Go's zero time for 'never'). Array properties carry no ``omitempty``: a nil
+Go slice renders as ``null`` (``tags``, ``labels``, ``references``, ``accessories`` of an
+``Artifact``, ``filters`` of a policy, filled by appending in ``ToSwagger``/``convert*``).
+Only spec field names are used.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ if TYPE_CHECKING:
         SimRegistry,
         SimRepo,
         SimState,
+        SimTag,
         SimTask,
     )
 
 __all__ = [
     "artifact_json",
+    "config_media_type",
     "execution_json",
     "fmt_time",
     "policy_json",
@@ -57,6 +62,30 @@ def fmt_time(value: datetime) -> str:
         + value.strftime("%m-%dT%H:%M:%S.")
         + f"{value.microsecond // 1000:03d}Z"
     )
+
+
+CONFIG_MEDIA_TYPES = {
+    "application/vnd.oci.image.manifest.v1+json": "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json": (
+        "application/vnd.docker.container.image.v1+json"
+    ),
+}
+"""Manifest media type -> the config media type an image of that kind carries."""
+
+
+def config_media_type(manifest_media_type: str) -> str:
+    """Return an artifact's ``media_type``: its config's media type (an index: its own type).
+
+    ``src/controller/artifact/manifest/v2.go`` sets ``MediaType`` from the manifest's config
+    descriptor, ``manifest/index.go`` to the index's own type; ``abstractor.go`` sets
+    ``ManifestMediaType`` from the manifest itself.
+    """
+    return CONFIG_MEDIA_TYPES.get(manifest_media_type, manifest_media_type)
+
+
+def nil_slice(items: list[Any]) -> list[Any] | None:
+    """Render a Go slice built by appending: ``null`` when nothing was appended."""
+    return items or None
 
 
 def omit_empty(body: dict[str, Any], *, keep: Iterable[str] = ()) -> dict[str, Any]:
@@ -144,7 +173,7 @@ def artifact_json(
     body: dict[str, Any] = {
         "id": art.id,
         "type": art.type,
-        "media_type": art.media_type,
+        "media_type": config_media_type(art.media_type),
         "manifest_media_type": art.media_type,
         "project_id": repo.project_id,
         "repository_id": repo.id,
@@ -154,18 +183,26 @@ def artifact_json(
         "push_time": fmt_time(art.push_time),
         "pull_time": fmt_time(art.pull_time),
         "extra_attrs": {},
-        "references": refs,
         "addition_links": {},
     }
+    tags = labels = accessories = []
     if flags.get("with_tag", True):
-        body["tags"] = [tag_json(repo, art, t) for t in sorted(art.tags)]
+        tags = [tag_json(repo, art, t.name) for t in newest_first(art)]
     if flags.get("with_label"):
-        body["labels"] = [{"id": state.label_id(n), "name": n, "scope": "g"} for n in art.labels]
+        labels = [{"id": state.label_id(n), "name": n, "scope": "g"} for n in art.labels]
     if flags.get("with_accessory"):
-        body["accessories"] = [
-            _accessory_json(repo, a, art) for a in repo.accessories_of(art.digest)
-        ]
-    return omit_empty(body)
+        accessories = [_accessory_json(repo, a, art) for a in repo.accessories_of(art.digest)]
+    return omit_empty(body) | {
+        "tags": nil_slice(tags),
+        "labels": nil_slice(labels),
+        "references": nil_slice(refs),
+        "accessories": nil_slice(accessories),
+    }
+
+
+def newest_first(art: SimArtifact) -> list[SimTag]:
+    """Order an artifact's tags as Harbor lists them: push_time desc, then id desc."""
+    return sorted(art.tags.values(), key=lambda t: (t.push_time, t.id), reverse=True)
 
 
 def registry_json(reg: SimRegistry) -> dict[str, Any]:
@@ -208,7 +245,6 @@ def policy_json(policy: SimPolicy, state: SimState) -> dict[str, Any]:
             "dest_registry": _registry_ref(state, policy.dest_registry_id),
             "dest_namespace": policy.dest_namespace,
             "trigger": trigger,
-            "filters": policy.filters,
             "replicate_deletion": policy.replicate_deletion,
             "deletion": policy.replicate_deletion,
             "override": policy.override,
@@ -217,6 +253,7 @@ def policy_json(policy: SimPolicy, state: SimState) -> dict[str, Any]:
             "update_time": fmt_time(policy.update_time),
         }
     )
+    body["filters"] = nil_slice(list(policy.filters))
     # Nullable pointers in the model: always set by the handler's conversion.
     body["dest_namespace_replace_count"] = policy.dest_namespace_replace_count
     body["speed"] = policy.speed

@@ -1,24 +1,30 @@
 """The HTTP server of one instance: request ids, cookies/CSRF, faults, logs, dispatch.
 
 Cross-cutting Harbor behaviour lives here: every ``/api/v2.0`` response carries ``X-Request-Id``
-(the client's, echoed) and a ``sid`` cookie; a state-changing request that *sends* a ``sid``
-cookie fails the CSRF check with 403; 5xx bodies say only "internal server error".
+(the client's, echoed) and a ``sid`` cookie; 5xx bodies say only "internal server error".
+
+CSRF (``src/server/middleware/csrf/csrf.go``): a request without a ``sid`` cookie skips the
+check. One that carries ``sid`` goes through gorilla/csrf: its responses carry the token in
+``X-Harbor-CSRF-Token`` and the secret in the ``_gorilla_csrf`` cookie, and a state-changing
+request must send that header matching that cookie, else 403 ("CSRF token not found in
+request" without the header, "CSRF token invalid" with a wrong one).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import secrets
 import time
 import traceback
 import uuid
 from http import HTTPStatus
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from syncd.sim import admin, api_catalog, api_project, api_replication
-from syncd.sim.auth import authenticate
+from syncd.sim import admin, api_artifact, api_catalog, api_project, api_replication
 from syncd.sim.catalog import SimError
 from syncd.sim.dataplane_proxy import serve_v2
 from syncd.sim.web import Request, Response, Router
@@ -29,9 +35,12 @@ if TYPE_CHECKING:
 __all__ = ["SimServer"]
 
 API = "/api/v2.0"
-SAFE_METHODS = {"GET", "HEAD"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+CSRF_COOKIE = "_gorilla_csrf"
+CSRF_HEADER = "X-Harbor-CSRF-Token"
 API_ROUTER = Router()
 API_ROUTER.include(api_catalog.router)
+API_ROUTER.include(api_artifact.router)
 API_ROUTER.include(api_project.router)
 API_ROUTER.include(api_replication.router)
 
@@ -110,30 +119,44 @@ class SimHandler(BaseHTTPRequestHandler):
         req = self._request(rel, query, body)
         req.path = API + rel
         request_id = self.headers.get("X-Request-Id") or uuid.uuid4().hex
-        resp = self._api_inner(req)
+        cookies = SimpleCookie(self.headers.get("Cookie") or "")
+        csrf_secret = cookies[CSRF_COOKIE].value if CSRF_COOKIE in cookies else ""
+        if "sid" in cookies:
+            csrf_secret = csrf_secret or secrets.token_hex(16)
+            resp = self._csrf_failure(csrf_secret) or self._api_inner(req)
+            resp.headers[CSRF_HEADER] = csrf_secret
+        else:
+            resp = self._api_inner(req)
         resp.headers["X-Request-Id"] = request_id
-        resp.headers["Set-Cookie"] = f"sid={secrets.token_hex(16)}; Path=/; HttpOnly"
+        resp.cookies.append(f"sid={secrets.token_hex(16)}; Path=/; HttpOnly")
+        if "sid" in cookies:
+            resp.cookies.append(f"{CSRF_COOKIE}={csrf_secret}; Path=/; HttpOnly; SameSite=Strict")
         return resp
+
+    def _csrf_failure(self, secret: str) -> Response | None:
+        """gorilla/csrf on a request that carries ``sid``: the header must match the cookie."""
+        if self.command in SAFE_METHODS:
+            return None
+        sent = self.headers.get(CSRF_HEADER)
+        if not sent:
+            return error_response(403, "FORBIDDEN", "CSRF token not found in request")
+        if not hmac.compare_digest(sent, secret):
+            return error_response(403, "FORBIDDEN", "CSRF token invalid")
+        return None
 
     def _api_inner(self, req: Request) -> Response:
         inst = req.inst
-        if self.command not in SAFE_METHODS and "sid=" in (self.headers.get("Cookie") or ""):
-            return error_response(403, "FORBIDDEN", "CSRF token invalid")
         injected = inst.faults.for_api()
         if injected is not None:
             resp = error_response(injected.status, injected.code, injected.message)
             resp.headers.update(dict(injected.headers))
             return resp
-        req.principal = authenticate(
-            self.headers.get("Authorization"), users=inst.users, robots=inst.robots
-        )
+        req.principal = inst.principal(self.headers.get("Authorization"))
         return self._dispatch(req, API_ROUTER)
 
     def _admin(self, rel: str, query: str, body: bytes) -> Response:
         req = self._request(rel, query, body)
-        req.principal = authenticate(
-            self.headers.get("Authorization"), users=req.inst.users, robots=req.inst.robots
-        )
+        req.principal = req.inst.principal(self.headers.get("Authorization"))
         return self._dispatch(req, admin.router)
 
     @staticmethod
@@ -156,6 +179,8 @@ class SimHandler(BaseHTTPRequestHandler):
         self.send_response(resp.status)
         for key, value in resp.headers.items():
             self.send_header(key, value)
+        for cookie in resp.cookies:
+            self.send_header("Set-Cookie", cookie)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()

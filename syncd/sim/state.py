@@ -160,6 +160,8 @@ class SimTask:
     status: str = "Pending"
     start_time: datetime = ZERO_TIME
     end_time: datetime = ZERO_TIME
+    errors: list[tuple[datetime, str]] = field(default_factory=list)
+    """When and why each failed attempt failed (the job log)."""
 
 
 @dataclass(slots=True)

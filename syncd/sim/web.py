@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncd.sim.auth import ANONYMOUS, Principal
 from syncd.sim.catalog import SimError
+from syncd.sim.validate import Params, go_bool, validate
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -42,9 +43,9 @@ class Request:
             raise SimError(400, "BAD_REQUEST", "invalid JSON body") from None
 
     def flag(self, name: str, *, default: bool) -> bool:
-        """Read a boolean query parameter."""
+        """Read a boolean query parameter the way go-swagger binds it (never an error)."""
         raw = self.query.get(name)
-        return default if raw is None else raw.lower() in {"true", "1"}
+        return default if raw is None else go_bool(raw)
 
 
 @dataclass
@@ -55,6 +56,8 @@ class Response:
     body: Any = None
     text: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    cookies: list[str] = field(default_factory=list)
+    """``Set-Cookie`` values (one header each)."""
 
 
 Handler = Callable[[Request], Response]
@@ -65,16 +68,22 @@ class Router:
 
     def __init__(self) -> None:
         self._routes: list[tuple[str, list[str], Handler]] = []
+        self._params: dict[Handler, Params] = {}
 
     def include(self, other: Router) -> None:
         """Add every route of another router (after this one's)."""
         self._routes.extend(other._routes)
+        self._params.update(other._params)
 
-    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
-        """Register a handler for a method and pattern."""
+    def route(
+        self, method: str, pattern: str, *, params: Params | None = None
+    ) -> Callable[[Handler], Handler]:
+        """Register a handler for a method and pattern, with the parameters go-swagger binds."""
 
         def register(fn: Handler) -> Handler:
             self._routes.append((method, pattern.strip("/").split("/"), fn))
+            if params is not None:
+                self._params[fn] = params
             return fn
 
         return register
@@ -104,6 +113,7 @@ class Router:
             for method, fn, params in matches:
                 if method == wanted:
                     req.params = params
+                    validate(self._params.get(fn), query=req.query, body=req.body)
                     return fn(req)
         if matches:
             raise SimError(405, "METHOD_NOT_ALLOWED", f"method {req.method} is not allowed")

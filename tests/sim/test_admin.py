@@ -54,7 +54,7 @@ def test_sibling_brings_refusing_instance_back() -> None:
 
 
 def test_module_entry_point_runs_dual_master() -> None:
-    """Python -m syncd.sim prints one line per instance and replicates a->b until SIGTERM."""
+    """Python -m syncd.sim prints one line per instance, replicates a->b, knows --user."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -66,6 +66,10 @@ def test_module_entry_point_runs_dual_master() -> None:
             "b",
             "--dual-master",
             "a,b",
+            "--user",
+            "dev=pw",
+            "--member",
+            "dev=lib",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -77,6 +81,32 @@ def test_module_entry_point_runs_dual_master() -> None:
         httpx.post(f"{urls['a']}/_sim/create-project", json={"name": "lib"})
         httpx.post(f"{urls['a']}/_sim/push", json={"repository": "lib/r", "tag": "1"})
         wait_for(lambda: httpx.get(f"{urls['b']}/_sim/catalog").json())
+        dev = httpx.get(f"{urls['a']}/api/v2.0/projects/lib/repositories", auth=("dev", "pw"))
+        assert [r["name"] for r in dev.json()] == ["lib/r"]
+        policies = httpx.get(f"{urls['a']}/api/v2.0/replication/policies", auth=("dev", "pw"))
+        assert policies.status_code == 403
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+
+
+def _control(command: str) -> object:
+    from syncd.sim.admin import COMMANDS  # noqa: PLC0415 - only the docs check needs it
+    from syncd.sim.faults import Faults  # noqa: PLC0415
+
+    owner, _, name = COMMANDS[command].rpartition(".")
+    return getattr(Faults if owner else SimInstance, name)
+
+
+def test_docs_list_every_admin_command_with_its_arguments() -> None:
+    """docs/simulator.md names each /_sim/ command and each of its JSON argument names."""
+    import inspect  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from syncd.sim.admin import COMMANDS  # noqa: PLC0415
+
+    docs = (Path(__file__).parents[2] / "docs" / "simulator.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line for line in docs.splitlines() if "| `" in line}
+    for command in COMMANDS:
+        params = inspect.signature(_control(command)).parameters  # type: ignore[arg-type]
+        assert all(f"`{p}`" in rows[command] for p in params if p != "self"), command

@@ -94,7 +94,9 @@ def test_error_bodies_conform(client: httpx.Client) -> None:
     assert anonymous.status_code == 401
     check(anonymous)
     csrf = client.post(
-        "/replication/executions", json={"policy_id": 1}, headers={"Cookie": "sid=abc"}
+        "/replication/executions",
+        json={"policy_id": 1},
+        headers={"Cookie": "sid=abc; _gorilla_csrf=secret", "X-Harbor-CSRF-Token": "wrong"},
     )
     assert csrf.status_code == 403
     assert csrf.json() == {"errors": [{"code": "FORBIDDEN", "message": "CSRF token invalid"}]}

@@ -74,14 +74,14 @@ def test_robot_account_authenticates(sim: SimInstance) -> None:
 
 
 def test_sid_cookie_triggers_csrf(sim: SimInstance) -> None:
-    """Every API response sets sid; a POST that sends it back gets 403 CSRF token invalid."""
+    """Every API response sets sid; a POST that sends it back without the token gets 403."""
     with httpx.Client(base_url=sim.url + "/api/v2.0", auth=AUTH) as keeps_cookies:
         first = keeps_cookies.get("/projects")
         assert "sid=" in first.headers["set-cookie"]
         assert keeps_cookies.get("/projects").status_code == 200
         resp = keeps_cookies.post("/replication/executions", json={"policy_id": 1})
     assert resp.status_code == 403
-    assert resp.json()["errors"][0]["message"] == "CSRF token invalid"
+    assert resp.json()["errors"][0]["message"] == "CSRF token not found in request"
 
 
 def test_request_id_is_echoed(client: httpx.Client) -> None:

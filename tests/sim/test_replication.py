@@ -58,11 +58,10 @@ def test_event_lost_while_destination_down(pair: SimCluster, mode: str) -> None:
     b.set_down(mode)
     digest = a.push("library/nginx", "1.0")
     [execution] = _settled(a, 1)
-    assert execution["status"] == "Failed"
+    assert (execution["status"], execution["total"]) == ("Failed", 0)
     b.set_down("up")
     assert ("library/nginx", "1.0") not in b.state.tag_map()
-    received = [p for _, p, _ in b.admin_log if "replicate-in" in p]
-    assert len(received) == (0 if mode == "refuse" else 3)
+    assert [p for _, p, _ in b.admin_log if "replicate-in" in p] == []
     assert _executions(a)[0]["status"] == "Failed"
     assert _manual(a, pid)["status"] == "Succeed"
     assert b.state.tag_map()[("library/nginx", "1.0")] == digest

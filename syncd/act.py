@@ -1,10 +1,11 @@
 """The executor: carries out a ``Plan`` once, watches executions, and reports ``Outcome`` values.
 
 Safety rules owned here: re-check for a running execution of the policy right before each POST
-(the plan may be seconds old); never retry a POST (a failed start is re-planned by the next
-pass from observed state); watch an execution to a terminal state or a timeout, and stop + retry
-a hung one only when the setting allows. Deletions and conflict resolutions exist only behind
-explicit settings (the planner never emits them otherwise) and honour dry-run like everything.
+(the plan may be seconds old); never retry a POST (a failed start is ``not_started``, which
+enters no backoff: the next pass re-checks running executions and re-plans from observed
+state); watch an execution to a terminal state or a timeout, and stop + retry a hung one only
+when the setting allows. Deletions and conflict resolutions exist only behind explicit settings
+(the planner never emits them otherwise) and honour dry-run like everything.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from typing import TYPE_CHECKING, TypedDict
 import structlog
 
 from syncd.errors import HarborError, SyncdError
-from syncd.model import Action, ActionKind, Execution, ExecutionStatus, Outcome, Plan
+from syncd.model import (
+    Action,
+    ActionKind,
+    ActionResult,
+    Execution,
+    ExecutionStatus,
+    Outcome,
+    Plan,
+)
 from syncd.toggle import policy_body, toggle_policy
 
 if TYPE_CHECKING:
@@ -88,16 +97,23 @@ class Executor:
         # One failing action must not sink the others; it is recorded as a failed outcome.
         try:
             if self._settings.dry_run:
-                return Outcome(action=action, result="dry_run", detail="dry run: nothing sent")
+                return Outcome(
+                    action=action, result=ActionResult.DRY_RUN, detail="dry run: nothing sent"
+                )
             return self._run(action)
         except SyncdError as exc:
-            return Outcome(action=action, result="failed", detail=str(exc))
+            # A trigger or toggle that failed before its POST started nothing.
+            starts = action.kind in {ActionKind.TRIGGER, ActionKind.TOGGLE}
+            result = ActionResult.NOT_STARTED if starts else ActionResult.FAILED
+            return Outcome(action=action, result=result, detail=str(exc))
 
     def _run(self, action: Action) -> Outcome:
         client = self._clients[action.instance]
         if action.kind is ActionKind.TOGGLE:
             assert action.policy_id is not None
-            toggle_policy(client, self._store, policy_id=action.policy_id, now=self._now)
+            toggle_policy(
+                client, self._store, policy_id=action.policy_id, now=self._now, wait=self._wait
+            )
             return self._trigger(client, action)
         if action.kind is ActionKind.TRIGGER:
             return self._trigger(client, action)
@@ -107,7 +123,7 @@ class Executor:
             return self._delete_tag(client, action)
         if action.kind is ActionKind.RESOLVE_CONFLICT:
             outcome = self._delete_tag(client, action)
-            if outcome.result != "succeeded":
+            if outcome.result != ActionResult.SUCCEEDED:
                 return outcome
             return self._trigger(self._clients[action.policy_owner or action.instance], action)
         # mypy proves the kinds above exhaustive; a new ActionKind must be handled here.
@@ -121,12 +137,12 @@ class Executor:
         if running:
             return Outcome(
                 action=action,
-                result="skipped",
+                result=ActionResult.SKIPPED,
                 detail=f"execution {running[0].id} of policy {action.policy_id} is running",
                 execution_id=running[0].id,
             )
         outcome = self._start_and_watch(client, action)
-        hung = outcome.result == "timeout" and self._settings.stop_hung
+        hung = outcome.result == ActionResult.TIMEOUT and self._settings.stop_hung
         if hung and outcome.execution_id and self._stop(client, outcome.execution_id):
             log.warning(
                 "act.hung_execution_retried",
@@ -142,7 +158,12 @@ class Executor:
         try:
             execution_id = client.start_execution(action.policy_id)
         except HarborError as exc:  # never retried here: the next pass re-plans
-            return Outcome(action=action, result="failed", detail=f"start refused: {exc}")
+            log.warning(
+                "act.start_failed", instance=client.name, policy_id=action.policy_id, error=str(exc)
+            )
+            return Outcome(
+                action=action, result=ActionResult.NOT_STARTED, detail=f"start failed: {exc}"
+            )
         started = self._now()
         self._store.remember_execution(
             client.name, action.policy_id, execution_id, started_at=started
@@ -160,12 +181,15 @@ class Executor:
         if final is None or not final.status.terminal:
             return Outcome(
                 action=action,
-                result="timeout",
+                result=ActionResult.TIMEOUT,
                 detail=f"execution {execution_id} still {status} after "
                 f"{self._settings.execution_timeout:g}s (hung)",
                 execution_id=execution_id,
             )
-        result = {"Succeed": "succeeded", "Stopped": "stopped"}.get(final.status.value, "failed")
+        result = {
+            ExecutionStatus.SUCCEED: ActionResult.SUCCEEDED,
+            ExecutionStatus.STOPPED: ActionResult.STOPPED,
+        }.get(final.status, ActionResult.FAILED)
         return Outcome(
             action=action,
             result=result,
@@ -212,15 +236,19 @@ class Executor:
         assert action.policy_id is not None
         policy = client.get_policy(action.policy_id, owner=client.name)
         client.put_policy(action.policy_id, policy_body(policy.raw, enabled=True))
-        return Outcome(action=action, result="succeeded", detail="policy re-enabled")
+        return Outcome(action=action, result=ActionResult.SUCCEEDED, detail="policy re-enabled")
 
     def _delete_tag(self, client: HarborClient, action: Action) -> Outcome:
         if not (action.repository and action.tag and action.digest):
-            return Outcome(action=action, result="failed", detail="incomplete delete action")
+            return Outcome(
+                action=action, result=ActionResult.FAILED, detail="incomplete delete action"
+            )
         # By digest reference: if the tag moved since the plan, Harbor answers 404 and nothing
         # that syncd did not see is deleted.
         client.delete_tag(action.repository, reference=action.digest, tag=action.tag)
-        return Outcome(action=action, result="succeeded", detail=f"tag {action.tag} deleted")
+        return Outcome(
+            action=action, result=ActionResult.SUCCEEDED, detail=f"tag {action.tag} deleted"
+        )
 
     def _audit(self, outcome: Outcome, *, pass_id: str) -> None:
         """One audit row and one log event per action, with the same fields."""
@@ -232,7 +260,7 @@ class Executor:
             "policy_id": action.policy_id,
             "edge": ",".join(e.name for e in action.edges) or None,
             "reason": action.reason,
-            "result": outcome.result,
+            "result": str(outcome.result),
             "detail": outcome.detail,
             "execution_id": outcome.execution_id,
         }

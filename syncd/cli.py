@@ -1,8 +1,8 @@
 """Command line and composition root: the only place that builds ``Settings``.
 
 Subcommands: ``config``, ``diff``, ``reconcile --once``, ``run``, ``sim``, ``demo``, ``version``.
-Exit codes (cron-friendly): 0 converged / in sync, 1 drift remains, 2 runtime error,
-3 configuration error.
+Exit codes (cron-friendly): 0 converged / in sync, 1 drift remains, 2 runtime error or an
+incomplete pass (some instance or edge was not observed), 3 configuration error.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import yaml
 from syncd import __version__
 from syncd.errors import ConfigError, HarborAuthError, SyncdError
 from syncd.logs import configure_logging
+from syncd.model import PassOutcome
 from syncd.settings import Settings, load_settings, redacted_dump
 
 if TYPE_CHECKING:
@@ -87,7 +88,8 @@ def _pass_command(args: argparse.Namespace, settings: Settings) -> int:
         runtime.close()
     render = render_json if args.output == "json" else render_table
     sys.stdout.write(render(result, now=utcnow()) + "\n")
-    return EXIT_OK if result.outcome == "converged" else EXIT_DRIFT
+    exits = {PassOutcome.CONVERGED: EXIT_OK, PassOutcome.DRIFT: EXIT_DRIFT}
+    return exits.get(PassOutcome(result.outcome), EXIT_RUNTIME)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

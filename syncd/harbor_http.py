@@ -2,8 +2,10 @@
 
 Owns what every endpoint shares: basic auth with cookies never stored (a ``sid`` cookie sent back
 turns every write into a CSRF 403), a fresh ``X-Request-Id`` per request, TLS verification, a
-per-instance concurrency bound, mapping failures onto ``syncd.errors``, stamina retries for
-idempotent reads only, and page-number pagination. Knows no endpoint; ``harbor.py`` does.
+per-instance concurrency bound, mapping failures onto ``syncd.errors`` (refused, timeout and TLS
+apart), stamina retries for idempotent reads only, and page-number pagination that proves a
+listing complete (rows = ``X-Total-Count`` on every page, unique keys) or raises
+``IncompleteListingError``. Knows no endpoint; ``harbor.py`` does.
 """
 
 from __future__ import annotations
@@ -26,23 +28,55 @@ from syncd import __version__
 from syncd.errors import (
     HarborError,
     HarborProtocolError,
+    HarborServerError,
     HarborUnavailable,
     error_class_for_status,
     is_retryable,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Mapping
+    from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 
     from syncd.settings import InstanceSettings
 
-__all__ = ["API", "PAGE_SIZE", "HarborSession", "RequestRecord", "parse_retry_after"]
+__all__ = [
+    "API",
+    "PAGE_SIZE",
+    "HarborRefused",
+    "HarborSession",
+    "HarborTLSError",
+    "HarborTimeout",
+    "IncompleteListingError",
+    "RequestRecord",
+    "parse_retry_after",
+]
 
 API = "/api/v2.0"
 PAGE_SIZE = 100
 """Harbor's maximum; larger page sizes are rejected with 422."""
 
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
+_LISTING_ATTEMPTS = 2
+"""A listing that fails its integrity check is taken once more (a push between pages repeats a
+row); a second failure makes the observation incomplete."""
+
+
+class HarborRefused(HarborUnavailable):
+    """The connection was refused: nothing listens on the instance's port."""
+
+
+class HarborTimeout(HarborUnavailable):
+    """Connecting or reading took longer than the instance's timeouts."""
+
+
+class HarborTLSError(HarborUnavailable):
+    """The TLS handshake failed (untrusted certificate, wrong host, plain HTTP on an https URL)."""
+
+
+class IncompleteListingError(HarborProtocolError):
+    """A paged listing cannot be proven complete: never act on it, never cache it."""
+
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -182,7 +216,11 @@ class HarborSession:
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
     def _retry_predicate(self, exc: Exception) -> bool | float:
+        if isinstance(exc, HarborTLSError):
+            return False  # a certificate does not become trusted by asking again
         verdict = is_retryable(exc)
+        if verdict is False and isinstance(exc, HarborServerError):
+            verdict = True  # a read is safe to repeat: one 500 must not mark an instance down
         if isinstance(verdict, bool):
             return verdict
         # A huge Retry-After must not park a pass; the retry timeout bounds the wait.
@@ -201,10 +239,7 @@ class HarborSession:
                 response = self._http.send(request)
             status_class = _status_class(response.status_code)
         except httpx.RequestError as exc:
-            cls = (
-                HarborUnavailable if isinstance(exc, httpx.TransportError) else HarborProtocolError
-            )
-            raise cls(
+            raise _transport_error(exc)(
                 f"no usable response from instance {self.name}: {type(exc).__name__}: {exc}",
                 instance=self.name,
                 method=request.method,
@@ -278,6 +313,7 @@ class HarborSession:
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
         parse: Callable[[Any], Any] | None = None,
+        key: Callable[[Any], Hashable] | None = None,
     ) -> list[Any]:
         """Fetch every item of a paged list by page number, each page through ``parse``.
 
@@ -285,31 +321,95 @@ class HarborSession:
         followed; pages are built from ``page``/``page_size``. Once page 1 told the total
         (``X-Total-Count``) the other pages are fetched concurrently under the instance's
         bound; rows are parsed page by page so raw JSON of a huge listing is never all held.
+        The listing must prove itself complete: every page announces the same total, the
+        rows add up to it, a full last page is followed by an empty one (an understated
+        total), and ``key`` (of parsed rows) never repeats. Otherwise ``IncompleteListingError``.
         """
+        for attempt in range(_LISTING_ATTEMPTS):
+            try:
+                return self._get_all_once(
+                    path, kind=kind, params=params, headers=headers, parse=parse, key=key
+                )
+            except IncompleteListingError:
+                if attempt + 1 == _LISTING_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _get_all_once(
+        self,
+        path: str,
+        *,
+        kind: str,
+        params: Mapping[str, str | int] | None,
+        headers: Mapping[str, str] | None,
+        parse: Callable[[Any], Any] | None,
+        key: Callable[[Any], Hashable] | None,
+    ) -> list[Any]:
+        last: list[httpx.Response] = []
 
         def fetch(page: int) -> tuple[list[Any], int | None]:
             query = {**(params or {}), "page": page, "page_size": PAGE_SIZE}
             response = self.request("GET", path, kind=kind, params=query, headers=headers)
+            last[:] = [response]
             batch = self.json(response)
             if not isinstance(batch, list):
                 raise self.protocol_error(response, "expected a JSON array for a list endpoint")
             return ([parse(row) for row in batch] if parse else batch), _total_count(response)
 
         items, total = fetch(1)
-        if len(items) < PAGE_SIZE:
-            return items
         if total is None:  # no count to plan with: walk the pages one by one
-            page = 2
-            while True:
+            page = 1
+            batch = items
+            while len(batch) >= PAGE_SIZE:
+                page += 1
                 batch, _ = fetch(page)
                 items.extend(batch)
-                if len(batch) < PAGE_SIZE:
-                    return items
-                page += 1
-        pages = range(2, -(-total // PAGE_SIZE) + 1)
-        for batch, _ in self.map_concurrent(fetch, pages):
-            items.extend(batch)
+        else:
+            pages = max(1, -(-total // PAGE_SIZE))
+            for batch, page_total in self.map_concurrent(fetch, range(2, pages + 1)):
+                if page_total != total:
+                    raise self._incomplete(
+                        last, f"X-Total-Count moved from {total} to {page_total}"
+                    )
+                items.extend(batch)
+            if len(items) != total:
+                raise self._incomplete(last, f"{len(items)} rows received, X-Total-Count {total}")
+            if total and total % PAGE_SIZE == 0 and fetch(pages + 1)[0]:
+                raise self._incomplete(last, f"rows beyond the announced X-Total-Count {total}")
+        if key is not None and len({key(row) for row in items}) != len(items):
+            raise self._incomplete(last, "a row was listed twice (pages shifted under us)")
         return items
+
+    def _incomplete(self, last: list[httpx.Response], message: str) -> IncompleteListingError:
+        response = last[0]
+        return IncompleteListingError(
+            f"instance {self.name}: incomplete listing: {message}",
+            instance=self.name,
+            method=response.request.method,
+            url=_raw_path(response.request),
+            status=response.status_code,
+            request_id=response.headers.get(
+                "X-Request-Id", response.request.headers["X-Request-Id"]
+            ),
+        )
+
+
+def _transport_error(exc: httpx.RequestError) -> type[HarborError]:
+    """Pick the error class for a request that got no usable response."""
+    if not isinstance(exc, httpx.TransportError):
+        return HarborProtocolError
+    if isinstance(exc, httpx.TimeoutException):
+        return HarborTimeout
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:  # httpx -> httpcore -> OSError/SSLError
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLError):
+            return HarborTLSError
+        if isinstance(cause, ConnectionRefusedError):
+            return HarborRefused
+        cause = cause.__cause__ or cause.__context__
+    return HarborUnavailable
 
 
 def _raw_path(request: httpx.Request) -> str:

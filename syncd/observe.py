@@ -259,53 +259,67 @@ def _observe_one(
     progress: Progress | None,
 ) -> InstanceView:
     health, down_cause = _probe(client, now=now)
+    view = InstanceView(name=client.name, health=health)
     if health.state is HealthState.DOWN:
-        return InstanceView(name=client.name, health=health, error=health.detail, cause=down_cause)
+        return replace(view, error=health.detail, cause=down_cause)
     try:
         client.probe_auth()
         version = str(client.systeminfo().get("harbor_version") or "")
-        incremental = force_incremental or supports_incremental(version)
-        started, calls = time.monotonic(), client.request_count
-        catalog, relisted = snapshot(
-            client,
-            previous=previous,
-            scope=scope,
-            now=now,
-            incremental=incremental,
-            focus=focus,
-            progress=progress,
+        # Policies first: if the catalog then fails, this instance's edges stay known (and are
+        # reported as not observed) instead of vanishing from the topology.
+        view = replace(
+            view,
+            version=version,
+            policies=tuple(client.list_policies(owner=client.name)),
+            registries=tuple(client.list_registries()),
+            running=tuple(client.list_executions(status=ExecutionStatus.IN_PROGRESS.value)),
         )
-        log.info(
-            "observe.snapshot_taken",
-            instance=client.name,
-            repositories=len(catalog.repositories),
-            artifacts=sum(len(r.artifacts) for r in catalog.repositories.values()),
-            relisted=relisted,
-            incremental=incremental and previous is not None,
-            api_calls=client.request_count - calls,
-            seconds=round(time.monotonic() - started, 3),
-        )
-        policies = tuple(client.list_policies(owner=client.name))
-        registries = tuple(client.list_registries())
-        running = tuple(client.list_executions(status=ExecutionStatus.IN_PROGRESS.value))
+        incremental = (force_incremental or supports_incremental(version)) and previous is not None
+        catalog, relisted = _logged_snapshot(
+            client, previous=previous, scope=scope, now=now, incremental=incremental,
+            focus=focus, progress=progress,
+        )  # fmt: skip
     except HarborAuthError:
         raise  # wrong credentials look like massive drift: refuse to go on (api-notes 0.1)
     except HarborError as exc:
         log.warning(
             "observe.instance_unobserved", instance=client.name, cause=cause_of(exc), error=str(exc)
         )
-        return InstanceView(name=client.name, health=health, error=str(exc), cause=cause_of(exc))
-    return InstanceView(
-        name=client.name,
-        health=health,
-        catalog=catalog,
-        policies=policies,
-        registries=registries,
-        running=running,
-        incremental=incremental and previous is not None,
-        relisted=relisted,
-        version=version,
+        return replace(view, error=str(exc), cause=cause_of(exc))
+    return replace(view, catalog=catalog, incremental=incremental, relisted=relisted)
+
+
+def _logged_snapshot(
+    client: HarborClient,
+    *,
+    previous: Catalog | None,
+    scope: Scope,
+    now: datetime,
+    incremental: bool,
+    focus: Iterable[str],
+    progress: Progress | None,
+) -> tuple[Catalog, int]:
+    started, calls = time.monotonic(), client.request_count
+    catalog, relisted = snapshot(
+        client,
+        previous=previous,
+        scope=scope,
+        now=now,
+        incremental=incremental,
+        focus=focus,
+        progress=progress,
     )
+    log.info(
+        "observe.snapshot_taken",
+        instance=client.name,
+        repositories=len(catalog.repositories),
+        artifacts=sum(len(r.artifacts) for r in catalog.repositories.values()),
+        relisted=relisted,
+        incremental=incremental,
+        api_calls=client.request_count - calls,
+        seconds=round(time.monotonic() - started, 3),
+    )
+    return catalog, relisted
 
 
 def observe_all(

@@ -236,7 +236,8 @@ class Daemon:
     def stop(self) -> None:
         """Stop taking work, wait for an in-flight pass, close everything."""
         self.stopping.set()
-        self._scheduler.shutdown(wait=True)
+        if self._scheduler.running:  # a daemon driven job by job (tests) never started it
+            self._scheduler.shutdown(wait=True)
         with self._pass_lock:
             self._runtime.close()
         log.info("daemon.stopped")

@@ -180,10 +180,12 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, proxy: FaultProxy, port: int) -> None:
         self.proxy = proxy
+        self.open: set[socket.socket] = set()
         super().__init__((LOOPBACK, port), _Handler)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
+        self.open.add(sock)
         tls = self.proxy.tls
         if tls is not None:  # the handshake runs on the handler thread, on first read
             sock = tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
@@ -251,11 +253,14 @@ class FaultProxy:
         return self
 
     def refuse(self) -> None:
-        """Close the listening socket: connections are refused until ``start``."""
+        """Close the listening socket and every open connection: refused until ``start``."""
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
             server.server_close()
+            for sock in list(server.open):  # kept-alive connections die with the "host"
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join()
             self._thread = None

@@ -78,9 +78,10 @@ def test_a_blip_is_retried_and_the_pass_is_unaffected(make_rig, fault):
 
 
 def test_refused_instance_is_incomplete_then_repaired(make_rig):
-    """A closed port: ``refused``; the instance's edges are unknown, never "in sync"."""
+    """A closed port: ``refused``, down logged at warning; its edges are unknown, never in sync."""
     rig = make_rig()
     _with_missing_tag(rig)
+    assert rig.syncd("diff").code == 1  # both up: the missing tag is drift
     rig.mark()
     rig.pa.refuse()
 
@@ -90,6 +91,8 @@ def test_refused_instance_is_incomplete_then_repaired(make_rig):
     assert "not observed: a (refused" in run.out
     assert "in sync" not in run.out
     assert rig.writes() == []
+    [down] = run.events("health.transition")
+    assert (down["instance"], down["state"], down["level"]) == ("a", "down", "warning")
     rig.pa.start()
     assert rig.syncd("reconcile", "--once").code == 0
     assert rig.a.state.tag_map() == rig.b.state.tag_map()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syncd.listing import assemble, plan_listing, short_repositories
 from syncd.model import Artifact, Catalog, Repository
@@ -18,12 +21,13 @@ def repo(name: str, count: int = 1, updated: datetime = T0) -> Repository:
     return Repository(name=name, artifact_count=count, update_time=updated)
 
 
+def arts(n: int) -> tuple[Artifact, ...]:
+    """Build ``n`` distinct tagged artifacts."""
+    return tuple(Artifact(digest=f"sha256:old{i}", tags=frozenset({f"v{i}"})) for i in range(n))
+
+
 def catalog(*repos: Repository, rows: int | None = None) -> Catalog:
     """Build a previous catalog holding ``repos`` with ``artifact_count`` (or ``rows``) rows."""
-
-    def arts(n: int) -> tuple[Artifact, ...]:
-        return tuple(Artifact(digest=f"sha256:old{i}", tags=frozenset({f"v{i}"})) for i in range(n))
-
     return Catalog(
         "a",
         T0,
@@ -90,3 +94,15 @@ def test_assemble_takes_fresh_listings_and_carries_the_rest_over():
 def test_short_repositories_names_listings_that_disagree_with_artifact_count(listed, expected):
     """A freshly listed repository with fewer rows than artifact_count is reported."""
     assert short_repositories([repo("p/a")], listed=listed) == expected
+
+
+@given(
+    count=st.integers(min_value=1, max_value=300), cached=st.integers(min_value=0, max_value=300)
+)
+def test_cached_rows_short_of_artifact_count_are_always_relisted(count, cached):
+    """Property: a repository is re-listed exactly when its cached rows disagree with its count."""
+    row = repo("p/a", count=count)
+    previous = Catalog("a", T0, {"p/a": replace(row, artifacts=arts(cached))})
+    plan = plan_listing([row], previous=previous)
+    relisted = {r.name for reps in plan.changed.values() for r in reps}
+    assert (relisted == {"p/a"}) == (cached != count)

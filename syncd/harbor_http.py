@@ -323,75 +323,57 @@ class HarborSession:
         bound; rows are parsed page by page so raw JSON of a huge listing is never all held.
         The listing must prove itself complete: every page announces the same total, the
         rows add up to it, a full last page is followed by an empty one (an understated
-        total), and ``key`` (of parsed rows) never repeats. Otherwise ``IncompleteListingError``.
+        total), and ``key`` (of parsed rows) never repeats. Otherwise, after one more try
+        (a push between pages shifts rows), ``IncompleteListingError``.
         """
-        for attempt in range(_LISTING_ATTEMPTS):
-            try:
-                return self._get_all_once(
-                    path, kind=kind, params=params, headers=headers, parse=parse, key=key
-                )
-            except IncompleteListingError:
-                if attempt + 1 == _LISTING_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _get_all_once(
-        self,
-        path: str,
-        *,
-        kind: str,
-        params: Mapping[str, str | int] | None,
-        headers: Mapping[str, str] | None,
-        parse: Callable[[Any], Any] | None,
-        key: Callable[[Any], Hashable] | None,
-    ) -> list[Any]:
-        last: list[httpx.Response] = []
 
         def fetch(page: int) -> tuple[list[Any], int | None]:
             query = {**(params or {}), "page": page, "page_size": PAGE_SIZE}
             response = self.request("GET", path, kind=kind, params=query, headers=headers)
-            last[:] = [response]
             batch = self.json(response)
             if not isinstance(batch, list):
                 raise self.protocol_error(response, "expected a JSON array for a list endpoint")
             return ([parse(row) for row in batch] if parse else batch), _total_count(response)
 
-        items, total = fetch(1)
-        if total is None:  # no count to plan with: walk the pages one by one
-            page = 1
+        for attempt in range(1, _LISTING_ATTEMPTS + 1):
+            items, total = fetch(1)
+            problem = self._complete(fetch, items, total)
+            if problem is None and key is not None and len(set(map(key, items))) != len(items):
+                problem = "a row was listed twice (pages shifted under us)"
+            if problem is None:
+                return items
+            if attempt == _LISTING_ATTEMPTS:
+                raise IncompleteListingError(
+                    f"instance {self.name}: incomplete listing: {problem}",
+                    instance=self.name,
+                    method="GET",
+                    url=path,
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _complete(
+        self,
+        fetch: Callable[[int], tuple[list[Any], int | None]],
+        items: list[Any],
+        total: int | None,
+    ) -> str | None:
+        """Fetch the pages after page 1 into ``items``; say why they are not complete, if so."""
+        if total is None:  # no count to plan with: walk the pages until a short one
             batch = items
             while len(batch) >= PAGE_SIZE:
-                page += 1
-                batch, _ = fetch(page)
+                batch = fetch(len(items) // PAGE_SIZE + 1)[0]
                 items.extend(batch)
-        else:
-            pages = max(1, -(-total // PAGE_SIZE))
-            for batch, page_total in self.map_concurrent(fetch, range(2, pages + 1)):
-                if page_total != total:
-                    raise self._incomplete(
-                        last, f"X-Total-Count moved from {total} to {page_total}"
-                    )
-                items.extend(batch)
-            if len(items) != total:
-                raise self._incomplete(last, f"{len(items)} rows received, X-Total-Count {total}")
-            if total and total % PAGE_SIZE == 0 and fetch(pages + 1)[0]:
-                raise self._incomplete(last, f"rows beyond the announced X-Total-Count {total}")
-        if key is not None and len({key(row) for row in items}) != len(items):
-            raise self._incomplete(last, "a row was listed twice (pages shifted under us)")
-        return items
-
-    def _incomplete(self, last: list[httpx.Response], message: str) -> IncompleteListingError:
-        response = last[0]
-        return IncompleteListingError(
-            f"instance {self.name}: incomplete listing: {message}",
-            instance=self.name,
-            method=response.request.method,
-            url=_raw_path(response.request),
-            status=response.status_code,
-            request_id=response.headers.get(
-                "X-Request-Id", response.request.headers["X-Request-Id"]
-            ),
-        )
+            return None
+        pages = max(1, -(-total // PAGE_SIZE))
+        for batch, page_total in self.map_concurrent(fetch, range(2, pages + 1)):
+            if page_total != total:
+                return f"X-Total-Count moved from {total} to {page_total} between pages"
+            items.extend(batch)
+        if len(items) != total:
+            return f"{len(items)} rows received, X-Total-Count says {total}"
+        if total and total % PAGE_SIZE == 0 and fetch(pages + 1)[0]:
+            return f"rows beyond the announced X-Total-Count {total}"
+        return None
 
 
 def _transport_error(exc: httpx.RequestError) -> type[HarborError]:

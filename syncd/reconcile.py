@@ -433,7 +433,10 @@ def _result(
         ),
         converged_edges=tuple(e.edge.name for e in rnd.edges if e.observable and not e.drift),
         api_calls=api_calls,
-        error="; ".join(f"{e.edge.name}: {e.problem}" for e in unobservable),
+        # Edges blind because an instance was not observed are listed in unobserved_edges.
+        error="; ".join(
+            f"{e.edge.name}: {e.problem}" for e in unobservable if e.edge.name not in blind_edges
+        ),
         parity=parity,
         hung=hung,
         unobserved=unobserved,

@@ -128,7 +128,9 @@ def render_table(result: PassResult, *, now: datetime) -> str:
             f"{example.repository}:{example.tag}"
         )
     if result.unobserved or result.unobserved_edges:
-        lines.append("(incomplete: not every instance was observed; drift above is partial)")
+        lines.append(
+            "(incomplete: not every instance was observed; drift shown covers observed edges only)"
+        )
         lines.extend(
             f"not observed: {u.instance} ({u.cause.value}: {u.detail})" for u in result.unobserved
         )

@@ -26,7 +26,7 @@ def make_rig(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Cal
     stack = contextlib.ExitStack()
     built: list[Rig] = []
 
-    def build(*, tls_a: ssl.SSLContext | None = None, **config: Any) -> Rig:
+    def build(*, tls_a: ssl.SSLContext | None = None, with_c: bool = False, **config: Any) -> Rig:
         cluster = stack.enter_context(SimCluster())
         a, b = cluster.add("a"), cluster.add("b")
         pa = stack.enter_context(FaultProxy(a.url, tls=tls_a))
@@ -44,6 +44,11 @@ def make_rig(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Cal
             state=tmp_path / "state.sqlite3",
             capsys=capsys,
         )
+        if with_c:
+            rig.c = cluster.add("c")
+            rig.c.create_project("library")
+            rig.pc = stack.enter_context(FaultProxy(rig.c.url))
+            link(b, rig.pc, "c")
         rig.write_config(**config)
         built.append(rig)
         return rig
@@ -51,7 +56,7 @@ def make_rig(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Cal
     with stack:
         yield build
     for rig in built:
-        for inst in (rig.a, rig.b):
+        for inst in rig.sims.values():
             assert inst.errors == []
             assert all(method != "DELETE" for method, _path, _status in inst.request_log)
 

@@ -64,12 +64,21 @@ class Rig:
     capsys: pytest.CaptureFixture[str]
     settings: dict[str, Any] = field(default_factory=dict)
     marks: dict[str, int] = field(default_factory=dict)
+    c: SimInstance | None = None
+    """A third instance (``with_c``): ``b`` pushes to it, nothing else touches it."""
+    pc: FaultProxy | None = None
+
+    @property
+    def sims(self) -> dict[str, SimInstance]:
+        """Every simulator by name."""
+        return {"a": self.a, "b": self.b} | ({"c": self.c} if self.c else {})
 
     def write_config(self, **extra: Any) -> Path:
         """(Re)write syncd's config; ``reconcile``/``instances`` entries override the defaults."""
+        proxies = {"a": self.pa, "b": self.pb} | ({"c": self.pc} if self.pc else {})
         instances = {
-            "a": {"url": self.pa.url, "username": ADMIN, "password": PASSWORD},
-            "b": {"url": self.pb.url, "username": ADMIN, "password": PASSWORD},
+            name: {"url": proxy.url, "username": ADMIN, "password": PASSWORD}
+            for name, proxy in proxies.items()
         }
         for name, overrides in extra.pop("instances", {}).items():
             instances[name] = {**instances[name], **overrides}
@@ -93,13 +102,13 @@ class Rig:
 
     def mark(self) -> None:
         """Remember where the simulators' request logs stand (the fault starts here)."""
-        self.marks = {"a": len(self.a.request_log), "b": len(self.b.request_log)}
+        self.marks = {name: len(inst.request_log) for name, inst in self.sims.items()}
 
     def writes(self) -> list[tuple[str, str, int]]:
         """Write requests that reached either simulator since ``mark``."""
         return [
             entry
-            for name, inst in (("a", self.a), ("b", self.b))
+            for name, inst in self.sims.items()
             for entry in list(inst.request_log)[self.marks.get(name, 0) :]
             if entry[0] in WRITES
         ]

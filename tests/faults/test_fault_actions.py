@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from faultproxy import Fault, FaultKind
+from simkit import wait_for
 
 EXECUTIONS = "/api/v2.0/replication/executions"
 POLICIES = "/api/v2.0/replication/policies/"
@@ -98,3 +99,27 @@ def test_reenable_failure_is_an_open_problem_until_the_next_pass(make_rig):
     assert again.json["reenable_pending"] == []
     assert _enabled(rig, rig.b_to_a)
     assert rig.a.state.tag_map() == rig.b.state.tag_map()
+
+
+def test_post_that_timed_out_but_started_is_never_started_twice(make_rig):
+    """A POST stalled past read_timeout may still start: the next pass sees it, never re-POSTs."""
+    rig = make_rig(instances={"b": {"read_timeout": 0.3}})
+    rig.seed("library/app", 2)
+    rig.b.push("library/app", "extra")
+    rig.mark()
+    fault = rig.pb.inject(
+        Fault(FaultKind.STALL, method="POST", path=EXECUTIONS, amount=1.0, times=1)
+    )
+
+    run = rig.syncd("reconcile", "--once", "--output", "json")
+
+    assert fault.hits == 1
+    assert [a["result"] for a in run.json["actions"]] == ["not_started"]
+    assert run.json["non_converging_policies"] == []
+    wait_for(lambda: len(_posts(rig)) == 1)  # the stalled POST reached Harbor after all
+    wait_for(lambda: rig.a.state.tag_map() == rig.b.state.tag_map())
+
+    again = rig.syncd("reconcile", "--once", "--output", "json")
+    assert again.code == 0, again.out
+    assert again.json["actions"] == []
+    assert len(_posts(rig)) == 1  # one execution, ever

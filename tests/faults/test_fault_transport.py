@@ -152,3 +152,27 @@ def test_tls_failure_is_incomplete_with_cause_tls(make_rig, certificates):
     clean = rig.syncd("diff")
     assert clean.code == 0
     assert "(no drift: every edge is in sync)" in clean.out
+
+
+def test_healthy_edges_are_repaired_while_another_instance_is_blind(make_rig):
+    """A is down: b->c is still repaired, yet the pass is incomplete (exit 2), never converged."""
+    rig = make_rig(with_c=True)
+    _with_missing_tag(rig)  # b->a and b->c both miss "extra" (c is empty: everything)
+    rig.mark()
+    rig.pa.refuse()
+
+    run = rig.syncd("reconcile", "--once", "--output", "json")
+
+    assert run.code == 2
+    assert run.json["outcome"] == "incomplete"
+    assert [(u["instance"], u["cause"]) for u in run.json["unobserved"]] == [("a", "refused")]
+    assert rig.c.state.tag_map() == rig.b.state.tag_map()  # the healthy edge converged
+    assert [a["result"] for a in run.json["actions"]] == ["succeeded"]
+    assert "b->c" in run.json["converged_edges"]
+    assert "b->a" in run.json["unobserved_edges"]
+    assert rig.a.request_log[rig.marks["a"] :] == []  # nothing reached the blind instance
+
+    rig.pa.start()
+    clean = rig.syncd("reconcile", "--once")
+    assert clean.code == 0, clean.out
+    assert rig.a.state.tag_map() == rig.b.state.tag_map()

@@ -121,7 +121,8 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
         except sqlite3.Error as exc:
-            raise StateError(f"cannot open state database {target}: {exc}") from exc
+            hint = f"; the file may be corrupt: {_REMEDY}" if existed else ""
+            raise StateError(f"cannot open state database {target}: {exc}{hint}") from exc
         store = cls(conn, path=target)
         try:
             store._migrate(existed=existed)

@@ -1,10 +1,11 @@
-"""Command line and composition root: the only place that builds ``Settings``.
+"""The command line: the only place that builds ``Settings``; ``syncd.wiring`` does the rest.
 
 Subcommands: ``config``, ``diff``, ``reconcile --once``, ``run``, ``sim``, ``demo``, ``version``.
-Exit codes (cron-friendly): 0 converged / in sync, 1 drift remains, 2 runtime error,
-3 configuration error. Every failure goes through one path: one redacted line on stderr naming
-what failed and the remedy (and ``{"error": {...}}`` on stdout with ``--output json``); the
-traceback only at log level debug. Exit 1 is never a failure: it means drift remains.
+Exit codes (cron-friendly): 0 converged / in sync, 1 drift remains, 2 runtime error or an
+incomplete pass (some instance or edge was not observed), 3 configuration error. Every failure
+goes through one path: one redacted line on stderr naming what failed and the remedy (and
+``{"error": {...}}`` on stdout with ``--output json``); the traceback only at log level debug.
+Exit 1 is never a failure: it means drift remains.
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ def _pass_command(args: argparse.Namespace, settings: Settings) -> int:
         runtime.close()
     render = render_json if args.output == "json" else render_table
     sys.stdout.write(render(result, now=utcnow()) + "\n")
-    return EXIT_OK if result.outcome == PassOutcome.CONVERGED else EXIT_DRIFT
+    exits = {PassOutcome.CONVERGED: EXIT_OK, PassOutcome.DRIFT: EXIT_DRIFT}
+    return exits.get(PassOutcome(result.outcome), EXIT_RUNTIME)
 
 
 def _dispatch(args: argparse.Namespace, run: _Run) -> int:

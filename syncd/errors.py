@@ -162,8 +162,20 @@ class HarborTLSError(HarborUnavailable):
     """The TLS handshake failed (certificate not trusted, name mismatch); retrying cannot help."""
 
 
+class HarborRefused(HarborUnavailable):
+    """The connection was refused: nothing listens on the instance's port."""
+
+
+class HarborTimeout(HarborUnavailable):
+    """Connecting or reading took longer than the instance's timeouts."""
+
+
 class HarborProtocolError(HarborError):
     """The response does not match what the API promises (bad JSON, missing field or header)."""
+
+
+class IncompleteListingError(HarborProtocolError):
+    """A paged listing cannot be proven complete: never act on it, never cache it."""
 
 
 _BY_STATUS: dict[int, type[HarborError]] = {

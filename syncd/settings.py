@@ -346,6 +346,23 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return self
 
+    @model_validator(mode="after")
+    def _check_unique_urls(self) -> Self:
+        # Two names for one Harbor would start two executions of one policy at once; only
+        # nodes of one shared-storage cluster may share an address (a load balancer).
+        seen: dict[str, str] = {}
+        for name, inst in sorted(self.instances.items()):
+            url = _normalised(inst.url)
+            other = seen.setdefault(url, name)
+            if other != name and (
+                inst.cluster is None or inst.cluster != self.instances[other].cluster
+            ):
+                raise ValueError(
+                    f"instances: {other} and {name} have the same URL {url}; configure each "
+                    "Harbor once, or give both the same `cluster` if they are nodes of one Harbor"
+                )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -376,6 +393,14 @@ def _environment(path: Path | None, env: Mapping[str, str] | None) -> dict[str, 
     if problems:
         raise ConfigError("invalid environment: " + "; ".join(problems))
     return map_environment(given, instances=file_instances(path))
+
+
+def _normalised(url: str) -> str:
+    """``scheme://host:port`` in lower case with the default port made explicit."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    host = (parts.hostname or "").lower()
+    return f"{parts.scheme.lower()}://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def load_settings(path: Path | None, *, env: Mapping[str, str] | None = None) -> Settings:

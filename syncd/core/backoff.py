@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from syncd.core.model import Drift, DriftClass
+from syncd.core.model import ActionResult, Drift, DriftClass
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -28,7 +28,7 @@ __all__ = [
 
 PolicyKey = tuple[str, int]
 _REPAIRABLE = frozenset({DriftClass.MISSING, DriftClass.STALE, DriftClass.NON_CONVERGING})
-_UNCHANGED_RESULTS = frozenset({"dry_run", "skipped"})
+_UNCHANGED_RESULTS = frozenset({"dry_run", "skipped", ActionResult.NOT_STARTED})
 """Results that say nothing about the policy: nothing was started."""
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Action",
     "ActionKind",
+    "ActionResult",
     "Artifact",
     "Catalog",
     "Drift",
@@ -30,6 +31,7 @@ __all__ = [
     "InstanceHealth",
     "Outcome",
     "ParityReport",
+    "PassOutcome",
     "PassResult",
     "Plan",
     "Policy",
@@ -40,6 +42,8 @@ __all__ = [
     "SkipReason",
     "TagKey",
     "Topology",
+    "Unobserved",
+    "UnobservedCause",
 ]
 
 
@@ -309,26 +313,6 @@ class ReconcileMode(enum.StrEnum):
     TOGGLE = "toggle"
 
 
-class ActionResult(enum.StrEnum):
-    """How one executed action ended."""
-
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    DRY_RUN = "dry_run"
-    TIMEOUT = "timeout"
-    STOPPED = "stopped"
-    SKIPPED = "skipped"
-    """Not started: re-checked right before the POST, an execution of the policy was running."""
-
-
-class PassOutcome(enum.StrEnum):
-    """How a reconcile pass ended."""
-
-    CONVERGED = "converged"
-    DRIFT = "drift"
-    ERROR = "error"
-
-
 class SkipReason(enum.StrEnum):
     """Why drift was not acted on."""
 
@@ -383,6 +367,22 @@ class Plan:
     skips: tuple[Skip, ...] = ()
 
 
+class ActionResult(enum.StrEnum):
+    """What became of one action."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    """The execution ran and failed, or a delete/enable was refused."""
+    NOT_STARTED = "not_started"
+    """syncd's own request failed (POST 5xx, timeout, reset): nothing says the policy does not
+    converge, so no backoff; the next pass re-checks running executions and re-plans."""
+    TIMEOUT = "timeout"
+    STOPPED = "stopped"
+    SKIPPED = "skipped"
+    """Not started: re-checked right before the POST, an execution of the policy was running."""
+    DRY_RUN = "dry_run"
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What happened when one action was executed."""
@@ -404,6 +404,45 @@ class ParityReport:
     missing: tuple[tuple[str, str], ...] = ()
     """``(repository, digest)`` the shared database lists but this node answered 404 for."""
     error: str = ""
+
+
+class PassOutcome(enum.StrEnum):
+    """How a pass ended; only ``converged`` and ``drift`` rest on a complete observation."""
+
+    CONVERGED = "converged"
+    DRIFT = "drift"
+    INCOMPLETE = "incomplete"
+    """Some configured instance or edge could not be observed: nothing is known about it."""
+    ERROR = "error"
+
+    @property
+    def complete(self) -> bool:
+        """Whether every configured instance and edge was observed."""
+        return self in {PassOutcome.CONVERGED, PassOutcome.DRIFT}
+
+
+class UnobservedCause(enum.StrEnum):
+    """Why an instance could not be observed in a pass."""
+
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    UNREACHABLE = "unreachable"
+    """Any other transport failure (DNS, reset, broken connection)."""
+    HTTP_STATUS = "http_status"
+    INVALID_RESPONSE = "invalid_response"
+    """A body that is not the JSON the API promises (HTML from a proxy, truncated JSON)."""
+    INCOMPLETE_LISTING = "incomplete_listing"
+    """Rows disagreed with ``X-Total-Count`` or ``artifact_count``, or a row repeated."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unobserved:
+    """A configured instance the pass could not observe, and why."""
+
+    instance: str
+    cause: UnobservedCause
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +468,12 @@ class PassResult:
     parity: tuple[ParityReport, ...] = ()
     hung: tuple[Execution, ...] = ()
     """Executions still InProgress longer than the execution timeout (whoever started them)."""
+    unobserved: tuple[Unobserved, ...] = ()
+    """Configured instances not (fully) observed: their edges were neither assessed nor acted on."""
+    unobserved_edges: tuple[str, ...] = ()
+    """Edge names with an end that was not observed (their drift is unknown, not zero)."""
+    reenable_pending: tuple[tuple[str, int], ...] = ()
+    """``(instance, policy id)`` syncd disabled and could not re-enable yet (journalled)."""
 
     @property
     def duration_seconds(self) -> float:

@@ -1,8 +1,9 @@
 """What a snapshot must re-list, and how, at the fewest API calls: pure decisions only.
 
 A repository is re-listed when it is new, its ``update_time`` or ``artifact_count`` moved since
-the previous catalog (Harbor >= 2.15.2 bumps update_time on push and delete), or a webhook named
-it. Per project, the changed repositories are listed either one by one
+the previous catalog (Harbor >= 2.15.2 bumps update_time on push and delete), its cached rows
+disagree with its ``artifact_count`` (a short listing must not outlive the fault), or a webhook
+named it. Per project, the changed repositories are listed either one by one
 (``ceil(artifacts/100)`` pages each) or through the project-wide artifact listing
 (``ceil(all the project's artifacts/100)`` pages), whichever costs fewer calls. ``observe``
 does the I/O.
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
     from syncd.core.model import Artifact, Catalog, Repository
 
-__all__ = ["PAGE", "ListingPlan", "assemble", "plan_listing"]
+__all__ = ["PAGE", "ListingPlan", "assemble", "plan_listing", "short_repositories"]
 
 PAGE = 100
 """Harbor's maximum page size."""
@@ -43,8 +44,9 @@ def _changed(repo: Repository, previous: Catalog | None) -> bool:
     if previous is None:
         return True
     old = previous.repositories.get(repo.name)
-    return old is None or (old.update_time, old.artifact_count) != (
+    return old is None or (old.update_time, old.artifact_count, len(old.artifacts)) != (
         repo.update_time,
+        repo.artifact_count,
         repo.artifact_count,
     )
 
@@ -92,3 +94,14 @@ def assemble(
         else:
             result[repo.name] = repo
     return result
+
+
+def short_repositories(
+    repos: Sequence[Repository], *, listed: Mapping[str, tuple[Artifact, ...]]
+) -> list[str]:
+    """Describe each freshly listed repository whose rows disagree with its ``artifact_count``."""
+    return [
+        f"{repo.name}: {len(listed[repo.name])} rows listed, artifact_count {repo.artifact_count}"
+        for repo in repos
+        if repo.name in listed and len(listed[repo.name]) != repo.artifact_count
+    ]

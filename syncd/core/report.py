@@ -1,7 +1,8 @@
 """Human and JSON renderings of a ``PassResult`` for ``syncd diff`` and ``syncd reconcile``.
 
 Pure formatting: takes values and ``now``, returns text. No secrets can reach it (results hold
-no credentials).
+no credentials). An incomplete pass never reads as "in sync": each instance that was not
+observed is named with its cause, and its edges are listed as unknown.
 """
 
 from __future__ import annotations
@@ -50,14 +51,27 @@ def _drift_dict(d: Drift, now: datetime) -> dict[str, Any]:
 
 def result_dict(result: PassResult, *, now: datetime) -> dict[str, Any]:
     """Return a JSON-ready view of a pass."""
+    unobserved = {u.instance: u for u in result.unobserved}
     return {
         "pass_id": result.pass_id,
-        "outcome": result.outcome,
+        "outcome": str(result.outcome),
         "started_at": result.started_at.isoformat(),
         "finished_at": result.finished_at.isoformat(),
         "instances": {
-            h.instance: {"state": h.state.value, "detail": h.detail} for h in result.health
+            h.instance: {
+                "state": h.state.value,
+                "detail": h.detail,
+                "observed": h.instance not in unobserved,
+                "cause": unobserved[h.instance].cause.value if h.instance in unobserved else None,
+            }
+            for h in result.health
         },
+        "unobserved": [
+            {"instance": u.instance, "cause": u.cause.value, "detail": u.detail}
+            for u in result.unobserved
+        ],
+        "unobserved_edges": list(result.unobserved_edges),
+        "reenable_pending": [list(k) for k in result.reenable_pending],
         "edges": [
             {"edge": e.name, "policy": {"instance": e.policy_owner, "id": e.policy_id}}
             for e in result.topology.edges
@@ -113,7 +127,17 @@ def render_table(result: PassResult, *, now: datetime) -> str:
             f"{edge:<28} {cls.value:<22} {count:>6} {_age(oldest, now):>7}  "
             f"{example.repository}:{example.tag}"
         )
-    if not groups:
+    if result.unobserved or result.unobserved_edges:
+        lines.append(
+            "(incomplete: not every instance was observed; drift shown covers observed edges only)"
+        )
+        lines.extend(
+            f"not observed: {u.instance} ({u.cause.value}: {u.detail})" for u in result.unobserved
+        )
+        lines.extend(
+            f"edge {name}: unknown (an end was not observed)" for name in result.unobserved_edges
+        )
+    elif not groups:
         lines.append("(no drift: every edge is in sync)")
     lines.extend(
         f"action {o.action.kind.value} policy {o.action.policy_id} on {o.action.instance}: "
@@ -124,6 +148,10 @@ def render_table(result: PassResult, *, now: datetime) -> str:
     lines.extend(
         f"policy {pid} on {owner}: {problem.value} ({detail})"
         for owner, pid, problem, detail in result.topology.problems
+    )
+    lines.extend(
+        f"policy {pid} on {owner}: left disabled by syncd, re-enable pending"
+        for owner, pid in result.reenable_pending
     )
     if result.error:
         lines.append(f"not observable: {result.error}")

@@ -1,10 +1,11 @@
 """The executor: carries out a ``Plan`` once, watches executions, and reports ``Outcome`` values.
 
 Safety rules owned here: re-check for a running execution of the policy right before each POST
-(the plan may be seconds old); never retry a POST (a failed start is re-planned by the next
-pass from observed state); watch an execution to a terminal state or a timeout, and stop + retry
-a hung one only when the setting allows. Deletions and conflict resolutions exist only behind
-explicit settings (the planner never emits them otherwise) and honour dry-run like everything.
+(the plan may be seconds old); never retry a POST (a failed start is ``not_started``, which
+enters no backoff: the next pass re-checks running executions and re-plans from observed
+state); watch an execution to a terminal state or a timeout, and stop + retry a hung one only
+when the setting allows. Deletions and conflict resolutions exist only behind explicit settings
+(the planner never emits them otherwise) and honour dry-run like everything.
 """
 
 from __future__ import annotations
@@ -101,13 +102,18 @@ class Executor:
                 )
             return self._run(action)
         except SyncdError as exc:
-            return Outcome(action=action, result=ActionResult.FAILED, detail=str(exc))
+            # A trigger or toggle that failed before its POST started nothing.
+            starts = action.kind in {ActionKind.TRIGGER, ActionKind.TOGGLE}
+            result = ActionResult.NOT_STARTED if starts else ActionResult.FAILED
+            return Outcome(action=action, result=result, detail=str(exc))
 
     def _run(self, action: Action) -> Outcome:
         client = self._clients[action.instance]
         if action.kind is ActionKind.TOGGLE:
             assert action.policy_id is not None
-            toggle_policy(client, self._store, policy_id=action.policy_id, now=self._now)
+            toggle_policy(
+                client, self._store, policy_id=action.policy_id, now=self._now, wait=self._wait
+            )
             return self._trigger(client, action)
         if action.kind is ActionKind.TRIGGER:
             return self._trigger(client, action)
@@ -117,7 +123,7 @@ class Executor:
             return self._delete_tag(client, action)
         if action.kind is ActionKind.RESOLVE_CONFLICT:
             outcome = self._delete_tag(client, action)
-            if outcome.result != "succeeded":
+            if outcome.result != ActionResult.SUCCEEDED:
                 return outcome
             return self._trigger(self._clients[action.policy_owner or action.instance], action)
         # mypy proves the kinds above exhaustive; a new ActionKind must be handled here.
@@ -152,8 +158,11 @@ class Executor:
         try:
             execution_id = client.start_execution(action.policy_id)
         except HarborError as exc:  # never retried here: the next pass re-plans
+            log.warning(
+                "act.start_failed", instance=client.name, policy_id=action.policy_id, error=str(exc)
+            )
             return Outcome(
-                action=action, result=ActionResult.FAILED, detail=f"start refused: {exc}"
+                action=action, result=ActionResult.NOT_STARTED, detail=f"start failed: {exc}"
             )
         started = self._now()
         self._store.remember_execution(
@@ -251,7 +260,7 @@ class Executor:
             "policy_id": action.policy_id,
             "edge": ",".join(e.name for e in action.edges) or None,
             "reason": action.reason,
-            "result": outcome.result,
+            "result": str(outcome.result),
             "detail": outcome.detail,
             "execution_id": outcome.execution_id,
         }

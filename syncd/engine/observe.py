@@ -2,7 +2,9 @@
 
 Owns catalog snapshots (full and incremental), the cheapest listing strategy per project, and
 the per-instance read of policies, registries and running executions. All I/O goes through an
-injected ``HarborClient``; decisions about drift live in the pure core, not here.
+injected ``HarborClient``; decisions about drift live in the pure core, not here. An instance is
+either observed completely or not at all: any failure (or a listing that cannot be proven
+complete) leaves its ``catalog`` None with the ``cause``, so nothing of it is acted on or cached.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeVar
 
 import structlog
@@ -28,9 +30,20 @@ from syncd.core.model import (
     InstanceHealth,
     Policy,
     Registry,
+    UnobservedCause,
 )
-from syncd.core.relist import ListingPlan, assemble, plan_listing
-from syncd.errors import HarborAuthError, HarborError, HarborNotFound
+from syncd.core.relist import ListingPlan, assemble, plan_listing, short_repositories
+from syncd.errors import (
+    HarborAuthError,
+    HarborError,
+    HarborNotFound,
+    HarborProtocolError,
+    HarborRefused,
+    HarborTimeout,
+    HarborTLSError,
+    HarborUnavailable,
+    IncompleteListingError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -43,6 +56,7 @@ log = structlog.get_logger("syncd.engine.observe")
 __all__ = [
     "InstanceView",
     "Scope",
+    "cause_of",
     "observe_all",
     "probe_health",
     "snapshot",
@@ -84,6 +98,8 @@ class InstanceView:
     incremental: bool = False
     relisted: int = 0
     error: str = ""
+    cause: UnobservedCause | None = None
+    """Why ``catalog`` is None."""
     version: str = ""
     extra: Mapping[str, object] = field(default_factory=dict)
 
@@ -96,19 +112,53 @@ def supports_incremental(version: str) -> bool:
     return tuple(int(g) for g in match.groups()) >= INCREMENTAL_SINCE
 
 
+_CAUSES: tuple[tuple[type[HarborError], UnobservedCause], ...] = (
+    (IncompleteListingError, UnobservedCause.INCOMPLETE_LISTING),
+    (HarborTLSError, UnobservedCause.TLS),
+    (HarborRefused, UnobservedCause.REFUSED),
+    (HarborTimeout, UnobservedCause.TIMEOUT),
+    (HarborUnavailable, UnobservedCause.UNREACHABLE),
+    (HarborProtocolError, UnobservedCause.INVALID_RESPONSE),
+)
+
+
+def cause_of(exc: HarborError) -> UnobservedCause:
+    """Classify why a request failed (most specific class first)."""
+    for cls, cause in _CAUSES:
+        if isinstance(exc, cls):
+            return cause
+    return UnobservedCause.HTTP_STATUS if exc.status is not None else UnobservedCause.UNREACHABLE
+
+
+def _describe(exc: HarborError) -> str:
+    cause = cause_of(exc)
+    status = f" {exc.status}" if cause is UnobservedCause.HTTP_STATUS else ""
+    return f"{cause.value}{status}: {exc.message}"
+
+
 def probe_health(client: HarborClient, *, now: datetime) -> InstanceHealth:
-    """Ping plus the ``status`` of ``/health`` (always HTTP 200), classified."""
+    """Ping plus the ``status`` of ``/health`` (always HTTP 200), classified.
+
+    The detail of a DOWN instance names the cause (``refused``, ``timeout``, ``tls``...).
+    """
+    return _probe(client, now=now)[0]
+
+
+def _probe(client: HarborClient, *, now: datetime) -> tuple[InstanceHealth, UnobservedCause]:
+    """Return the classified health and, for a DOWN instance, why the ping failed."""
+    cause, failure = UnobservedCause.INVALID_RESPONSE, "ping failed: no Pong"
     try:
         ping_ok = client.ping()
-    except HarborError:
-        ping_ok = False
+    except HarborError as exc:
+        ping_ok, cause, failure = False, cause_of(exc), f"ping failed: {_describe(exc)}"
     body: Mapping[str, object] | None = None
     if ping_ok:
         try:
             body = client.health()
         except HarborError:
             body = None
-    return health_mod.classify(instance=client.name, ping_ok=ping_ok, health=body, now=now)
+    health = health_mod.classify(instance=client.name, ping_ok=ping_ok, health=body, now=now)
+    return (health if ping_ok else replace(health, detail=failure)), cause
 
 
 class _Ticker:
@@ -186,6 +236,12 @@ def snapshot(
     base = previous if incremental else None
     plan = plan_listing(repos, previous=base, focus=frozenset(focus))
     listed = _list_changed(client, plan, progress=progress)
+    short = short_repositories(repos, listed=listed)
+    if short:
+        more = f" (+{len(short) - 1} more)" if len(short) > 1 else ""
+        raise IncompleteListingError(
+            f"instance {client.name}: incomplete listing: {short[0]}{more}", instance=client.name
+        )
     catalog = Catalog(
         instance=client.name,
         taken_at=now,
@@ -205,53 +261,68 @@ def _observe_one(
     force_incremental: bool,
     progress: Progress | None,
 ) -> InstanceView:
-    health = probe_health(client, now=now)
+    health, down_cause = _probe(client, now=now)
+    view = InstanceView(name=client.name, health=health)
     if health.state is HealthState.DOWN:
-        return InstanceView(name=client.name, health=health, error=health.detail)
+        return replace(view, error=health.detail, cause=down_cause)
     try:
         client.probe_auth()
         version = str(client.systeminfo().get("harbor_version") or "")
-        incremental = force_incremental or supports_incremental(version)
-        started, calls = time.monotonic(), client.request_count
-        catalog, relisted = snapshot(
-            client,
-            previous=previous,
-            scope=scope,
-            now=now,
-            incremental=incremental,
-            focus=focus,
-            progress=progress,
+        # Policies first: if the catalog then fails, this instance's edges stay known (and are
+        # reported as not observed) instead of vanishing from the topology.
+        view = replace(
+            view,
+            version=version,
+            policies=tuple(client.list_policies(owner=client.name)),
+            registries=tuple(client.list_registries()),
+            running=tuple(client.list_executions(status=ExecutionStatus.IN_PROGRESS.value)),
         )
-        log.info(
-            "observe.snapshot_taken",
-            instance=client.name,
-            repositories=len(catalog.repositories),
-            artifacts=sum(len(r.artifacts) for r in catalog.repositories.values()),
-            relisted=relisted,
-            incremental=incremental and previous is not None,
-            api_calls=client.request_count - calls,
-            seconds=round(time.monotonic() - started, 3),
-        )
-        policies = tuple(client.list_policies(owner=client.name))
-        registries = tuple(client.list_registries())
-        running = tuple(client.list_executions(status=ExecutionStatus.IN_PROGRESS.value))
+        incremental = (force_incremental or supports_incremental(version)) and previous is not None
+        catalog, relisted = _logged_snapshot(
+            client, previous=previous, scope=scope, now=now, incremental=incremental,
+            focus=focus, progress=progress,
+        )  # fmt: skip
     except HarborAuthError:
         raise  # wrong credentials look like massive drift: refuse to go on (api-notes 0.1)
     except HarborError as exc:
-        # Without this line the pass only says "<instance> not observed": say why.
-        log.warning("observe.instance_failed", instance=client.name, error=str(exc))
-        return InstanceView(name=client.name, health=health, error=str(exc))
-    return InstanceView(
-        name=client.name,
-        health=health,
-        catalog=catalog,
-        policies=policies,
-        registries=registries,
-        running=running,
-        incremental=incremental and previous is not None,
-        relisted=relisted,
-        version=version,
+        log.warning(
+            "observe.instance_unobserved", instance=client.name, cause=cause_of(exc), error=str(exc)
+        )
+        return replace(view, error=str(exc), cause=cause_of(exc))
+    return replace(view, catalog=catalog, incremental=incremental, relisted=relisted)
+
+
+def _logged_snapshot(
+    client: HarborClient,
+    *,
+    previous: Catalog | None,
+    scope: Scope,
+    now: datetime,
+    incremental: bool,
+    focus: Iterable[str],
+    progress: Progress | None,
+) -> tuple[Catalog, int]:
+    started, calls = time.monotonic(), client.request_count
+    catalog, relisted = snapshot(
+        client,
+        previous=previous,
+        scope=scope,
+        now=now,
+        incremental=incremental,
+        focus=focus,
+        progress=progress,
     )
+    log.info(
+        "observe.snapshot_taken",
+        instance=client.name,
+        repositories=len(catalog.repositories),
+        artifacts=sum(len(r.artifacts) for r in catalog.repositories.values()),
+        relisted=relisted,
+        incremental=incremental,
+        api_calls=client.request_count - calls,
+        seconds=round(time.monotonic() - started, 3),
+    )
+    return catalog, relisted
 
 
 def observe_all(

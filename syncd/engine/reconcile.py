@@ -4,12 +4,15 @@ Orchestration only: reading goes through ``observe``, deciding through the pure 
 (``topology``/``assess``/``diff``/``plan``), acting through ``act``. The pass returns a frozen
 ``PassResult``; metrics and the summary log event are derived from that value by the caller.
 Level-triggered: nothing is remembered about events, and the next pass is the retry.
+Honest about blind spots: an instance or edge that was not fully observed makes the pass
+``incomplete`` (never ``converged``), nothing of that instance is persisted, and the drift,
+first-seen times and backoff of its edges are kept as they were rather than reset.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -40,8 +43,11 @@ from syncd.core.model import (
     PassOutcome,
     PassResult,
     Plan,
+    Policy,
     Skip,
     Topology,
+    Unobserved,
+    UnobservedCause,
 )
 from syncd.core.plan import PlanSettings, make_plan, remaining
 from syncd.core.topology import derive_topology
@@ -118,8 +124,11 @@ def _observe(
         force_incremental=force_incremental,
         progress=deps.progress,
     )
+    # A policy syncd disabled and could not re-enable yet keeps its edge: its drift stays in
+    # the report (and is re-planned) instead of vanishing behind syncd's own failure.
+    pending = {(i.instance, i.policy_id) for i in deps.store.pending_intents()}
     topology = derive_topology(
-        policies={n: v.policies for n, v in views.items()},
+        policies={n: _as_intended(v.policies, pending) for n, v in views.items()},
         registries={n: v.registries for n, v in views.items()},
         instance_urls=deps.instance_urls,
     )
@@ -129,6 +138,10 @@ def _observe(
         catalogs={n: v.catalog for n, v in views.items()}, topology=topology, bases=bases
     )
     return _Round(views=views, topology=topology, edges=edges)
+
+
+def _as_intended(policies: Iterable[Policy], pending: set[tuple[str, int]]) -> tuple[Policy, ...]:
+    return tuple(replace(p, enabled=True) if (p.owner, p.id) in pending else p for p in policies)
 
 
 def _update_history(
@@ -169,13 +182,41 @@ def _health(views: Mapping[str, observe.InstanceView]) -> dict[str, HealthState]
 
 
 def _persist(deps: Deps, rnd: _Round, *, drift: tuple[Drift, ...], now: datetime) -> None:
+    """Save what was observed; an unobserved instance's catalog and edges stay as they were."""
     for view in rnd.views.values():
         if view.catalog is not None:
             deps.store.save_catalog(view.catalog)
     for edge in rnd.edges:
         if edge.new_base is not None:
             deps.store.save_base(assess.edge_key(edge.edge), edge.new_base, at=now)
-    deps.store.save_first_seen({assess.store_key(drift_key(d)): d.first_seen or now for d in drift})
+    seen = {assess.store_key(drift_key(d)): d.first_seen or now for d in drift}
+    if _unobserved(rnd.views):
+        # First-seen times of edges not observed this pass are unknown, not cleared.
+        observed = {assess.edge_key(e.edge) for e in rnd.edges if e.observable}
+        kept = deps.store.load_first_seen().items()
+        seen = {k: v for k, v in kept if k[0] not in observed} | seen
+    deps.store.save_first_seen(seen)
+
+
+def _unobserved(views: Mapping[str, observe.InstanceView]) -> tuple[Unobserved, ...]:
+    return tuple(
+        Unobserved(v.name, v.cause or UnobservedCause.UNREACHABLE, v.error)
+        for v in views.values()
+        if v.catalog is None
+    )
+
+
+def _settle(
+    history: Mapping[tuple[str, int], PolicyHistory], rnd: _Round
+) -> dict[tuple[str, int], PolicyHistory]:
+    """Settle backoffs of observed policies only: an unobserved edge's drift is unknown."""
+    blind = {v.name for v in rnd.views.values() if v.catalog is None}
+    blind_edges = {(e.edge.policy_owner, e.edge.policy_id) for e in rnd.edges if not e.observable}
+    settled = settle(history, rnd.drift)
+    return {
+        key: history[key] if key[0] in blind or key in blind_edges else record
+        for key, record in settled.items()
+    }
 
 
 def record_health(store: StateStore, probes: Iterable[InstanceHealth]) -> list[Transition]:
@@ -185,7 +226,8 @@ def record_health(store: StateStore, probes: Iterable[InstanceHealth]) -> list[T
         previous = store.record_health(h.instance, h.state, h.checked_at)
         if previous is not None:
             changes.append((h.instance, previous, h.state))
-            log.info(
+            worse = h.state in {HealthState.DOWN, HealthState.DEGRADED}
+            (log.warning if worse else log.info)(
                 "health.transition",
                 instance=h.instance,
                 previous=previous.value,
@@ -255,6 +297,7 @@ def _run_locked(
     deps: Deps, *, act: bool, focus: Iterable[str], pass_id: str, started: datetime
 ) -> PassResult:
     calls_before = sum(c.request_count for c in deps.clients.values())
+    deps.store.check_identity()  # a state file deleted or replaced under us: act on nothing
     if act:
         restore_pending(deps.clients, deps.store, now=deps.now)
     previous = {name: deps.store.load_catalog(name) for name in deps.clients}
@@ -272,7 +315,7 @@ def _run_locked(
     if act:
         rnd, plans, outcomes = _repair(deps, rnd, history, pass_id=pass_id)
     now = deps.now()
-    history = settle(history, rnd.drift)
+    history = _settle(history, rnd)
     first_seen = deps.store.load_first_seen()
     seen = {drift_key(d): first_seen.get(assess.store_key(drift_key(d))) for d in rnd.drift}
     drift = label_non_converging(
@@ -293,6 +336,9 @@ def _run_locked(
         api_calls=sum(c.request_count for c in deps.clients.values()) - calls_before,
         parity=parity,
         hung=_hung(rnd, older_than=deps.hung_after, now=now),
+        reenable_pending=tuple(
+            sorted((i.instance, i.policy_id) for i in deps.store.pending_intents())
+        ),
     )
     if deps.persist:
         deps.store.record_pass(
@@ -357,9 +403,19 @@ def _result(  # noqa: PLR0913 - to become a core value built in one place (issue
     api_calls: int,
     parity: tuple[ParityReport, ...],
     hung: tuple[Execution, ...],
+    reenable_pending: tuple[tuple[str, int], ...],
 ) -> PassResult:
     unobservable = [e for e in rnd.edges if not e.observable]
-    outcome = PassOutcome.DRIFT if drift or unobservable else PassOutcome.CONVERGED
+    unobserved = _unobserved(rnd.views)
+    blind = {u.instance for u in unobserved}
+    blind_edges = tuple(
+        sorted({e.edge.name for e in unobservable if {e.edge.source, e.edge.destination} & blind})
+    )
+    outcome = (
+        PassOutcome.DRIFT if drift or unobservable or reenable_pending else PassOutcome.CONVERGED
+    )
+    if unobserved or blind_edges:
+        outcome = PassOutcome.INCOMPLETE
     return PassResult(
         pass_id=pass_id,
         started_at=started,
@@ -379,7 +435,13 @@ def _result(  # noqa: PLR0913 - to become a core value built in one place (issue
         ),
         converged_edges=tuple(e.edge.name for e in rnd.edges if e.observable and not e.drift),
         api_calls=api_calls,
-        error="; ".join(f"{e.edge.name}: {e.problem}" for e in unobservable),
+        # Edges blind because an instance was not observed are listed in unobserved_edges.
+        error="; ".join(
+            f"{e.edge.name}: {e.problem}" for e in unobservable if e.edge.name not in blind_edges
+        ),
         parity=parity,
         hung=hung,
+        unobserved=unobserved,
+        unobserved_edges=blind_edges,
+        reenable_pending=reenable_pending,
     )

@@ -3,11 +3,14 @@
 Owns the full-replace PUT body (Harbor's PUT replaces the whole policy and reads the deprecated
 ``deletion`` field, not ``replicate_deletion``) and the restore of policies syncd left disabled.
 The intent is written to the state store *before* the disable, so a kill -9 between disable and
-enable is repaired by ``restore_pending`` on the next start.
+enable is repaired by ``restore_pending`` on the next start. A failed re-enable is retried a few
+times within the pass under the same intent; if it still fails it is logged at error and the
+intent stays open (reported as ``reenable_pending`` and retried by every later pass).
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -21,9 +24,13 @@ if TYPE_CHECKING:
     from syncd.harbor.client import HarborClient
     from syncd.store import StateStore
 
-__all__ = ["ToggleError", "policy_body", "restore_pending", "toggle_policy"]
+__all__ = ["REENABLE_ATTEMPTS", "ToggleError", "policy_body", "restore_pending", "toggle_policy"]
 
 log = structlog.get_logger("syncd.engine.toggle")
+REENABLE_ATTEMPTS = 3
+"""Re-enable attempts within one pass before the policy is left to the next pass."""
+REENABLE_PAUSE = 0.2
+"""Seconds before the second attempt (doubled for each further one): rides out a 503 blip."""
 
 
 class ToggleError(SyncdError):
@@ -51,12 +58,40 @@ def _set_enabled(client: HarborClient, policy_id: int, *, enabled: bool) -> None
         raise ToggleError(f"policy {policy_id} on {client.name} did not become enabled={enabled}")
 
 
+def _reenable(
+    client: HarborClient, policy_id: int, *, intent: int, wait: Callable[[float], None]
+) -> None:
+    """Re-enable with bounded retries; on the last failure log at error and raise."""
+    for attempt in range(1, REENABLE_ATTEMPTS + 1):
+        try:
+            _set_enabled(client, policy_id, enabled=True)
+        except (HarborError, ToggleError) as exc:
+            if attempt == REENABLE_ATTEMPTS:
+                log.error(  # noqa: TRY400 - an operator event, not a traceback
+                    "toggle.reenable_failed",
+                    instance=client.name,
+                    policy_id=policy_id,
+                    intent_id=intent,
+                    attempts=attempt,
+                    error=str(exc),
+                )
+                raise ToggleError(
+                    f"policy {policy_id} on {client.name} is left disabled: re-enable failed "
+                    f"{attempt} times ({exc}); the intent stays journalled for the next pass"
+                ) from None
+            log.warning("toggle.reenable_retry", instance=client.name, policy_id=policy_id)
+            wait(REENABLE_PAUSE * 2 ** (attempt - 1))
+        else:
+            return
+
+
 def toggle_policy(
     client: HarborClient,
     store: StateStore,
     *,
     policy_id: int,
     now: Callable[[], datetime],
+    wait: Callable[[float], None] = time.sleep,
 ) -> None:
     """Disable then re-enable ``policy_id``; journal first, complete only once verified."""
     current = client.get_policy(policy_id, owner=client.name)
@@ -67,7 +102,7 @@ def toggle_policy(
     )
     log.info("toggle.disabling", instance=client.name, policy_id=policy_id, intent_id=intent)
     _set_enabled(client, policy_id, enabled=False)
-    _set_enabled(client, policy_id, enabled=True)
+    _reenable(client, policy_id, intent=intent, wait=wait)
     store.complete_intent(intent, at=now())
     log.info("toggle.reenabled", instance=client.name, policy_id=policy_id, intent_id=intent)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
-from syncd.errors import HarborAuthError, HarborError, HarborForbidden, HarborProtocolError
+from syncd.errors import HarborAuthError, HarborForbidden, HarborProtocolError
 from syncd.harbor.decode import (
     parse_artifact,
     parse_execution,
@@ -39,6 +39,16 @@ MANIFEST_ACCEPT = (
 
 _REPO = "/projects/{project_name}/repositories/{repository_name}"
 _ARTIFACT_FLAGS = {"with_tag": "true", "with_label": "true", "with_accessory": "true"}
+
+
+def _name(repo: Repository) -> str:
+    return repo.name
+
+
+def _id(row: Any) -> object:
+    # Unhashable or missing ids fall back to the row's identity; parse_* reports bad rows.
+    value = row.get("id") if isinstance(row, dict) else None
+    return value if isinstance(value, int) else id(row)
 
 
 def repository_path(repo_full: str) -> str:
@@ -99,11 +109,11 @@ class HarborClient(HarborSession):
             ) from None
 
     def ping(self) -> bool:
-        """Whether the core process answers ``/ping`` (no retries: this *is* the probe)."""
-        try:
-            response = self.request("GET", f"{API}/ping", kind="/ping", retry=False)
-        except HarborError:
-            return False
+        """Whether the core process answers ``/ping``; raises ``HarborError`` when it cannot.
+
+        Retried like every read: one 429 or 500 from a proxy must not mark the instance down.
+        """
+        response = self.request("GET", f"{API}/ping", kind="/ping")
         return response.text.strip() == "Pong"
 
     def health(self) -> dict[str, Any]:
@@ -126,7 +136,10 @@ class HarborClient(HarborSession):
     def list_projects(self) -> list[dict[str, Any]]:
         """Every project visible to us (raw JSON; ``with_detail=false`` is cheaper)."""
         return self.get_all(
-            f"{API}/projects", kind="/projects", params={"with_detail": "false", "sort": "name"}
+            f"{API}/projects",
+            kind="/projects",
+            params={"with_detail": "false", "sort": "name"},
+            key=lambda row: row.get("name") if isinstance(row, dict) else None,
         )
 
     def list_repositories(self, project: str, *, q: str | None = None) -> list[Repository]:
@@ -135,25 +148,23 @@ class HarborClient(HarborSession):
         if q is not None:
             params["q"] = q
         path = f"{API}/projects/{quote(project, safe='')}/repositories"
-        repos = self.get_all(
+        return self.get_all(
             path,
             kind="/projects/{project_name}/repositories",
             params=params,
             parse=parse_repository,
+            key=_name,
         )
-        unique = {repo.name: repo for repo in repos}
-        return list(unique.values())
 
     def list_all_repositories(self) -> list[Repository]:
         """Every repository visible to us, across projects (without artifacts)."""
-        repos = self.get_all(
+        return self.get_all(
             f"{API}/repositories",
             kind="/repositories",
             params={"sort": "name"},
             parse=parse_repository,
+            key=_name,
         )
-        unique = {repo.name: repo for repo in repos}
-        return list(unique.values())
 
     def get_repository(self, repo_full: str) -> Repository:
         """One repository by full name."""
@@ -161,15 +172,17 @@ class HarborClient(HarborSession):
 
     def list_artifacts(self, repo_full: str) -> tuple[Artifact, ...]:
         """Artifacts of a repository with tags, labels and accessories embedded."""
-        arts = self.get_all(
-            f"{repository_path(repo_full)}/artifacts",
-            kind=f"{_REPO}/artifacts",
-            params=_ARTIFACT_FLAGS,
-            parse=parse_artifact,
+        # Offset paging is not snapshot-consistent: a push between pages repeats a row, which
+        # ``get_all`` refuses (key) instead of silently dropping the row it displaced.
+        return tuple(
+            self.get_all(
+                f"{repository_path(repo_full)}/artifacts",
+                kind=f"{_REPO}/artifacts",
+                params=_ARTIFACT_FLAGS,
+                parse=parse_artifact,
+                key=lambda art: art.digest,
+            )
         )
-        # Offset paging is not snapshot-consistent: a push between pages repeats a row.
-        unique = {art.digest: art for art in arts}
-        return tuple(unique.values())
 
     def list_project_artifacts(self, project: str) -> dict[str, tuple[Artifact, ...]]:
         """Artifacts of a whole project, by full repository name (one listing, fewer calls).
@@ -182,11 +195,12 @@ class HarborClient(HarborSession):
             params=_ARTIFACT_FLAGS,
             headers={"X-Is-Resource-Name": "true"},  # a numeric project name is still a name
             parse=self._project_artifact,
+            key=lambda row: (row[0], row[1].digest),
         )
-        grouped: dict[str, dict[str, Artifact]] = {}
+        grouped: dict[str, list[Artifact]] = {}
         for repo, art in rows:
-            grouped.setdefault(repo, {})[art.digest] = art
-        return {repo: tuple(arts.values()) for repo, arts in grouped.items()}
+            grouped.setdefault(repo, []).append(art)
+        return {repo: tuple(arts) for repo, arts in grouped.items()}
 
     def _project_artifact(self, row: Any) -> tuple[str, Artifact]:
         repo = row.get("repository_name") if isinstance(row, dict) else None
@@ -227,11 +241,12 @@ class HarborClient(HarborSession):
 
     def list_registries(self) -> list[Registry]:
         """Registry endpoints configured on this instance."""
-        return [parse_registry(r) for r in self.get_all(f"{API}/registries", kind="/registries")]
+        rows = self.get_all(f"{API}/registries", kind="/registries", key=_id)
+        return [parse_registry(r) for r in rows]
 
     def list_policies(self, *, owner: str) -> list[Policy]:
         """Every replication policy on this instance (``owner`` is this instance's name)."""
-        rows = self.get_all(f"{API}/replication/policies", kind="/replication/policies")
+        rows = self.get_all(f"{API}/replication/policies", kind="/replication/policies", key=_id)
         return [parse_policy(row, owner=owner) for row in rows]
 
     def get_policy(self, policy_id: int, *, owner: str) -> Policy:
@@ -272,7 +287,7 @@ class HarborClient(HarborSession):
         if status is not None:
             params["status"] = status
         rows = self.get_all(
-            f"{API}/replication/executions", kind="/replication/executions", params=params
+            f"{API}/replication/executions", kind="/replication/executions", params=params, key=_id
         )
         return [parse_execution(row, instance=self.name) for row in rows]
 

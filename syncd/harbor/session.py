@@ -2,10 +2,11 @@
 
 Owns what every endpoint shares: basic auth with cookies never stored (a ``sid`` cookie sent back
 turns every write into a CSRF 403), a fresh ``X-Request-Id`` per request, TLS verification, a
-per-instance concurrency bound, mapping failures onto ``syncd.errors`` (a failed certificate
-check becomes a ``HarborTLSError`` saying so), stamina retries for idempotent reads only, and
-page-number pagination. Warns once at start when credentials travel unprotected. Knows no
-endpoint; ``harbor.py`` does.
+per-instance concurrency bound, mapping failures onto ``syncd.errors`` (refused, timeout and TLS
+apart; a failed certificate check says so and names the setting), stamina retries for idempotent
+reads only, and page-number pagination that proves a listing complete (rows = ``X-Total-Count``
+on every page, unique keys) or raises ``IncompleteListingError``. Warns once at start when
+credentials travel unprotected. Knows no endpoint; ``client`` does.
 """
 
 from __future__ import annotations
@@ -30,18 +31,28 @@ from syncd import __version__
 from syncd.errors import (
     HarborError,
     HarborProtocolError,
+    HarborRefused,
+    HarborServerError,
+    HarborTimeout,
     HarborTLSError,
     HarborUnavailable,
+    IncompleteListingError,
     error_class_for_status,
     is_retryable,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Mapping
+    from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 
     from syncd.settings import InstanceSettings
 
-__all__ = ["API", "PAGE_SIZE", "HarborSession", "RequestRecord", "parse_retry_after"]
+__all__ = [
+    "API",
+    "PAGE_SIZE",
+    "HarborSession",
+    "RequestRecord",
+    "parse_retry_after",
+]
 
 API = "/api/v2.0"
 PAGE_SIZE = 100
@@ -49,6 +60,11 @@ PAGE_SIZE = 100
 
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
 _log = structlog.get_logger(__name__)
+_LISTING_ATTEMPTS = 2
+"""A listing that fails its integrity check is taken once more (a push between pages repeats a
+row); a second failure makes the observation incomplete."""
+
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -230,7 +246,11 @@ class HarborSession:
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
     def _retry_predicate(self, exc: Exception) -> bool | float:
+        if isinstance(exc, HarborTLSError):
+            return False  # a certificate does not become trusted by asking again
         verdict = is_retryable(exc)
+        if verdict is False and isinstance(exc, HarborServerError):
+            verdict = True  # a read is safe to repeat: one 500 must not mark an instance down
         if isinstance(verdict, bool):
             return verdict
         # A huge Retry-After must not park a pass; the retry timeout bounds the wait.
@@ -282,7 +302,11 @@ class HarborSession:
                 f"TLS handshake with {self.name} ({self._url}) failed: {tls.reason or tls}; "
                 f"check that instances.{self.name}.url uses the scheme and port Harbor serves"
             )
-        cls = HarborUnavailable if isinstance(exc, httpx.TransportError) else HarborProtocolError
+        cls: type[HarborError] = HarborProtocolError
+        if isinstance(exc, httpx.TimeoutException):
+            cls = HarborTimeout
+        elif isinstance(exc, httpx.TransportError):
+            cls = HarborRefused if _refused(exc) else HarborUnavailable
         return cls, f"no usable response from instance {self.name}: {type(exc).__name__}: {exc}"
 
     def _bump(self) -> None:
@@ -346,6 +370,7 @@ class HarborSession:
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
         parse: Callable[[Any], Any] | None = None,
+        key: Callable[[Any], Hashable] | None = None,
     ) -> list[Any]:
         """Fetch every item of a paged list by page number, each page through ``parse``.
 
@@ -353,6 +378,10 @@ class HarborSession:
         followed; pages are built from ``page``/``page_size``. Once page 1 told the total
         (``X-Total-Count``) the other pages are fetched concurrently under the instance's
         bound; rows are parsed page by page so raw JSON of a huge listing is never all held.
+        The listing must prove itself complete: every page announces the same total, the
+        rows add up to it, a full last page is followed by an empty one (an understated
+        total), and ``key`` (of parsed rows) never repeats. Otherwise, after one more try
+        (a push between pages shifts rows), ``IncompleteListingError``.
         """
 
         def fetch(page: int) -> tuple[list[Any], int | None]:
@@ -363,21 +392,57 @@ class HarborSession:
                 raise self.protocol_error(response, "expected a JSON array for a list endpoint")
             return ([parse(row) for row in batch] if parse else batch), _total_count(response)
 
-        items, total = fetch(1)
-        if len(items) < PAGE_SIZE:
-            return items
-        if total is None:  # no count to plan with: walk the pages one by one
-            page = 2
-            while True:
-                batch, _ = fetch(page)
+        for attempt in range(1, _LISTING_ATTEMPTS + 1):
+            items, total = fetch(1)
+            problem = self._complete(fetch, items, total)
+            if problem is None and key is not None and len(set(map(key, items))) != len(items):
+                problem = "a row was listed twice (pages shifted under us)"
+            if problem is None:
+                return items
+            if attempt == _LISTING_ATTEMPTS:
+                raise IncompleteListingError(
+                    f"instance {self.name}: incomplete listing: {problem}",
+                    instance=self.name,
+                    method="GET",
+                    url=path,
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _complete(
+        self,
+        fetch: Callable[[int], tuple[list[Any], int | None]],
+        items: list[Any],
+        total: int | None,
+    ) -> str | None:
+        """Fetch the pages after page 1 into ``items``; say why they are not complete, if so."""
+        if total is None:  # no count to plan with: walk the pages until a short one
+            batch = items
+            while len(batch) >= PAGE_SIZE:
+                batch = fetch(len(items) // PAGE_SIZE + 1)[0]
                 items.extend(batch)
-                if len(batch) < PAGE_SIZE:
-                    return items
-                page += 1
-        pages = range(2, -(-total // PAGE_SIZE) + 1)
-        for batch, _ in self.map_concurrent(fetch, pages):
+            return None
+        pages = max(1, -(-total // PAGE_SIZE))
+        for batch, page_total in self.map_concurrent(fetch, range(2, pages + 1)):
+            if page_total != total:
+                return f"X-Total-Count moved from {total} to {page_total} between pages"
             items.extend(batch)
-        return items
+        if len(items) != total:
+            return f"{len(items)} rows received, X-Total-Count says {total}"
+        if total and total % PAGE_SIZE == 0 and fetch(pages + 1)[0]:
+            return f"rows beyond the announced X-Total-Count {total}"
+        return None
+
+
+def _refused(exc: httpx.RequestError) -> bool:
+    """Whether the cause chain (httpx -> httpcore -> OSError) holds a refused connection."""
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ConnectionRefusedError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _raw_path(request: httpx.Request) -> str:

@@ -6,6 +6,8 @@ the last pass's result), and the process
 signals: SIGTERM stops taking work, lets an in-flight pass reach its end (a toggle never leaves
 a policy disabled), and exits 0; SIGHUP reloads the configuration, keeping the old one when the
 new one is invalid. A failing pass is logged once and counted; the daemon keeps running.
+Readiness follows the last *complete* pass (an incomplete one observed too little to vouch for
+anything). A state file deleted or replaced under the daemon stops all acting until restart.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from syncd.core.report import render_json
 from syncd.engine.observe import probe_health
 from syncd.engine.reconcile import record_health, run_pass
 from syncd.engine.runtime import utcnow
-from syncd.errors import SyncdError
+from syncd.errors import StateError, SyncdError
 from syncd.service.metrics import Metrics
 from syncd.service.webserver import ListenerLimits, start_server
 
@@ -67,6 +69,8 @@ class Daemon:
         self._focus_lock = threading.Lock()
         self._started = now()
         self._last_finished: datetime | None = None
+        self._state_lost = ""
+        """Why the state file can no longer be trusted (deleted/replaced); empty while fine."""
         self.stopping = threading.Event()
         self.passes: list[PassResult] = []
         """Results of recent passes (bounded), for tests and /readyz."""
@@ -81,7 +85,7 @@ class Daemon:
 
     def reconcile_job(self) -> None:
         """One pass; failures are logged once, counted, and never escape."""
-        if self.stopping.is_set():
+        if self.stopping.is_set() or not self._state_intact():
             return
         with self._pass_lock:
             if self.stopping.is_set():  # SIGTERM arrived while waiting for the running pass
@@ -92,18 +96,10 @@ class Daemon:
             try:
                 result = run_pass(self._runtime.deps, focus=focus)
             except Exception as exc:
-                log.exception("reconcile.pass_failed", error=str(exc))
-                now = self._now()
-                failed = PassResult(
-                    pass_id="failed",  # noqa: S106 - not a secret, a placeholder id
-                    started_at=now,
-                    finished_at=now,
-                    outcome=PassOutcome.ERROR,
-                    error=str(exc),
-                )
-                self._metrics.record_pass(failed, now=now)
+                self._pass_failed(exc)
                 return
-        self._last_finished = result.finished_at
+        if PassOutcome(result.outcome).complete:
+            self._last_finished = result.finished_at
         self.passes = [*self.passes[-19:], result]
         self._metrics.record_pass(result, now=self._now())
         log.info(
@@ -116,8 +112,36 @@ class Daemon:
             seconds=round(result.duration_seconds, 3),
         )
 
+    def _pass_failed(self, exc: Exception) -> None:
+        if isinstance(exc, StateError) and not self._state_intact():
+            return  # _state_intact logged it once; no pass runs until restart
+        log.error("reconcile.pass_failed", error=str(exc), exc_info=exc)
+        now = self._now()
+        failed = PassResult(
+            pass_id="failed",  # noqa: S106 - not a secret, a placeholder id
+            started_at=now,
+            finished_at=now,
+            outcome=PassOutcome.ERROR,
+            error=str(exc),
+        )
+        self._metrics.record_pass(failed, now=now)
+
+    def _state_intact(self) -> bool:
+        """Whether the state file is still the one opened; the first loss is logged at error."""
+        if self._state_lost:
+            return False
+        try:
+            self._runtime.store.check_identity()
+        except StateError as exc:
+            self._state_lost = str(exc)
+            log.error("daemon.state_file_lost", error=self._state_lost)  # noqa: TRY400 - no trace
+            return False
+        return True
+
     def health_job(self) -> None:
         """Probe every instance; a down -> up transition starts a reconcile soon."""
+        if not self._state_intact():
+            return
         now = self._now()
         probes = [probe_health(c, now=now) for c in self._runtime.clients.values()]
         for probe in probes:
@@ -159,14 +183,19 @@ class Daemon:
             self.reconcile_soon([event.repository] if event.repository else [])
 
     def readiness(self) -> tuple[bool, str]:
-        """Ready when the store is writable and a pass finished within N x interval."""
+        """Ready when the state file is intact and writable and a complete pass is recent.
+
+        Recent: finished within ``readiness_factor`` reconcile intervals.
+        """
+        if not self._state_intact():
+            return False, f"state file lost: {self._state_lost}"
         if not self._runtime.store.writable():
             return False, "state store is not writable"
         rec = self.settings.reconcile
         window = timedelta(seconds=rec.interval_seconds * self.settings.http.readiness_factor)
         reference = self._last_finished or self._started
         if self._now() - reference > window:
-            return False, f"no pass finished in the last {window.total_seconds():g}s"
+            return False, f"no complete pass finished in the last {window.total_seconds():g}s"
         return True, "ready"
 
     def report_json(self) -> str | None:
@@ -217,7 +246,8 @@ class Daemon:
     def stop(self) -> None:
         """Stop taking work, wait for an in-flight pass, close everything."""
         self.stopping.set()
-        self._scheduler.shutdown(wait=True)
+        if self._scheduler.running:  # a daemon driven job by job (tests) never started it
+            self._scheduler.shutdown(wait=True)
         with self._pass_lock:
             self._runtime.close()
         log.info("daemon.stopped")

@@ -20,13 +20,14 @@ from syncd import __version__
 from syncd.core.model import ActionResult, DriftClass, HealthState, PassOutcome, PolicyProblem
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from syncd.core.model import Drift, InstanceHealth, PassResult
 
 __all__ = ["PASS_OUTCOMES", "STATUS_CLASSES", "Metrics", "RequestRecordLike"]
 
-PASS_OUTCOMES = ("converged", "drift", "error")
+PASS_OUTCOMES = tuple(outcome.value for outcome in PassOutcome)
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx", "error")
 
 # A pass walks every catalog of every instance, so it takes seconds to minutes.
@@ -126,7 +127,18 @@ class Metrics:
         )
         self.last_success = Gauge(
             "syncd_last_success_timestamp_seconds",
-            "Unix time the last pass finished without error (0: none yet).",
+            "Unix time the last complete pass (converged or drift) finished (0: none yet).",
+            registry=reg,
+        )
+        self.instance_observed = Gauge(
+            "syncd_instance_observed",
+            "1 if the instance was fully observed in the last pass.",
+            ["instance"],
+            registry=reg,
+        )
+        self.reenable_pending = Gauge(
+            "syncd_policy_reenable_pending",
+            "Policies syncd disabled and could not re-enable yet.",
             registry=reg,
         )
         self.api_requests = Counter(
@@ -225,23 +237,40 @@ class Metrics:
             # An errored pass measured nothing trustworthy: keep the last observed values and
             # let SyncdNoSuccessfulPass report the gap instead of zeroing real drift.
             return
+        blind = {u.instance for u in result.unobserved}
+        for health in result.health:
+            self.instance_observed.labels(instance=health.instance).set(
+                0 if health.instance in blind else 1
+            )
+        self.reenable_pending.set(len(result.reenable_pending))
         for report in result.parity:
             self.record_parity(report.instance, checked=report.checked, missing=len(report.missing))
-        self.last_success.set(result.finished_at.timestamp())
-        self._record_drift(result.drift, now=now)
+        unseen = set(result.unobserved_edges)
+        self._record_drift(
+            result.drift, now=now, unseen=lambda e: e in unseen or _touches(e, blind)
+        )
         self._record_edges(result)
-        self._record_policies(result)
+        if PassOutcome(result.outcome).complete:
+            # Only a complete pass is a success; a partial one would hide an outage.
+            self.last_success.set(result.finished_at.timestamp())
+            self._record_policies(result)
 
-    def _record_drift(self, drift: tuple[Drift, ...], *, now: datetime) -> None:
+    def _record_drift(
+        self, drift: tuple[Drift, ...], *, now: datetime, unseen: Callable[[str], bool]
+    ) -> None:
         counts = Tally((d.edge.name, d.drift_class.value) for d in drift)
-        # Label sets that drifted before but not now drop to 0 instead of going stale.
+        # Label sets that drifted before but not now drop to 0 instead of going stale; an edge
+        # not observed in this pass keeps its values (its drift is unknown, not gone).
         for edge, cls in self._drift_labels - counts.keys():
-            self.drift_tags.labels(edge, cls).set(0)
+            if not unseen(edge):
+                self.drift_tags.labels(edge, cls).set(0)
         for (edge, cls), count in counts.items():
             self.drift_tags.labels(edge, cls).set(count)
         self._drift_labels |= counts.keys()
         oldest = _oldest_first_seen(drift)
         for edge in self._aged_edges | {d.edge.name for d in drift}:
+            if unseen(edge):
+                continue
             age = (now - oldest[edge]).total_seconds() if edge in oldest else 0.0
             self.drift_oldest_age.labels(edge=edge).set(max(age, 0.0))
             self._aged_edges.add(edge)
@@ -285,6 +314,11 @@ class Metrics:
         """Set the result of the last shared-storage parity probe of ``instance``."""
         self.parity_checked.labels(instance=instance).set(checked)
         self.parity_missing.labels(instance=instance).set(missing)
+
+
+def _touches(edge: str, instances: set[str]) -> bool:
+    """Whether the edge label ``a->b`` has an end in ``instances`` (names never hold ``>``)."""
+    return bool(instances) and bool(set(edge.split("->", 1)) & instances)
 
 
 def _oldest_first_seen(drift: tuple[Drift, ...]) -> dict[str, datetime]:

@@ -2,7 +2,10 @@
 
 One connection is shared by all threads (``check_same_thread=False``) and serialised by a lock;
 every method body runs in exactly one transaction. Schema changes are forward-only migrations
-keyed by ``PRAGMA user_version``.
+keyed by ``PRAGMA user_version``. Integrity: only a path that does not exist becomes a new
+store (an empty, foreign, corrupt or newer file is refused: starting over would forget every
+base and resurrect deleted tags), and the file's device/inode are remembered so a state file
+deleted or replaced under a running daemon is noticed (``check_identity``).
 """
 
 from __future__ import annotations
@@ -10,13 +13,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from syncd.errors import StateError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 __all__ = ["SCHEMA_VERSION", "Database"]
 
@@ -76,6 +79,12 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(_MIGRATIONS)
 """The schema version this code writes; a newer file is refused rather than downgraded."""
 
+_MEMORY = ":memory:"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_REMEDY = (
+    "restore it from a backup, or move it aside to start over with an empty state "
+    "(syncd then re-learns every base; deletions made meanwhile are not propagated)"
+)
 _READY_LOCK_TIMEOUT = 5.0
 """Seconds /readyz waits for the lock: a long write (a 200k-row base) must not look like a hang."""
 
@@ -87,6 +96,7 @@ class Database:
         self._conn: sqlite3.Connection | None = conn
         self._path = path
         self._lock = threading.Lock()
+        self._identity: tuple[int, int] | None = None
 
     @property
     def path(self) -> str:
@@ -95,8 +105,13 @@ class Database:
 
     @classmethod
     def open(cls, path: Path | str) -> Self:
-        """Open (creating and migrating if needed) the database at ``path``; ``:memory:`` works."""
+        """Open (migrating if needed) the database at ``path``; ``:memory:`` works.
+
+        A new database is created only where no file exists; anything else that is not a
+        syncd database raises `StateError` naming the file and the remedy.
+        """
         target = str(path)
+        existed = target != _MEMORY and _check_existing(Path(target))
         try:
             conn = sqlite3.connect(
                 target, timeout=10.0, isolation_level=None, check_same_thread=False
@@ -106,14 +121,35 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
         except sqlite3.Error as exc:
-            raise StateError(f"cannot open state database {target}: {exc}") from exc
+            hint = f"; the file may be corrupt: {_REMEDY}" if existed else ""
+            raise StateError(f"cannot open state database {target}: {exc}{hint}") from exc
         store = cls(conn, path=target)
         try:
-            store._migrate()
+            store._migrate(existed=existed)
         except BaseException:
             store.close()
             raise
+        store._identity = _identity(target)
         return store
+
+    def check_identity(self) -> None:
+        """Raise `StateError` if the file at ``path`` is no longer the one opened.
+
+        Deleted or replaced: writing on would go to an orphaned inode and lose syncd's memory.
+        """
+        if self._identity is None:
+            return
+        current = _identity(self._path)
+        if current is None:
+            raise StateError(
+                f"state database {self._path} was deleted while syncd was running; "
+                "restart syncd once it is restored (or to start over with an empty state)"
+            )
+        if current != self._identity:
+            raise StateError(
+                f"state database {self._path} was replaced by another file while syncd was "
+                "running; restart syncd to use it"
+            )
 
     def close(self) -> None:
         """Close the connection; later calls raise `StateError`. Closing twice is harmless."""
@@ -168,18 +204,58 @@ class Database:
         finally:
             self._lock.release()
 
-    def _migrate(self) -> None:
+    def _migrate(self, *, existed: bool) -> None:
+        try:
+            self._migrate_tx(existed=existed)
+        except StateError as exc:
+            if _REMEDY in str(exc):
+                raise
+            raise StateError(f"{exc}; the file may be corrupt: {_REMEDY}") from exc
+
+    def _migrate_tx(self, *, existed: bool) -> None:
         with self._tx() as conn:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:
                 raise StateError(
                     f"state database {self._path} has schema v{version}, newer than this "
-                    f"syncd's v{SCHEMA_VERSION}; refusing to downgrade it"
+                    f"syncd's v{SCHEMA_VERSION}; refusing to downgrade it: run the newer syncd, "
+                    f"or {_REMEDY}"
+                )
+            if existed and version == 0:
+                raise StateError(
+                    f"state database {self._path} is an SQLite file that syncd did not "
+                    f"create (no syncd schema); {_REMEDY}"
                 )
             for statements in _MIGRATIONS[version:]:
                 for statement in statements:
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+
+def _check_existing(path: Path) -> bool:
+    """Return whether ``path`` exists; raise if it exists but cannot be a syncd database."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise StateError(f"cannot read state database {path}: {exc.strerror or exc}") from None
+    if not head:
+        raise StateError(f"state database {path} is empty (0 bytes); {_REMEDY}")
+    if head != _SQLITE_MAGIC:
+        raise StateError(f"state database {path} is not an SQLite database; {_REMEDY}")
+    return True
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    if path == _MEMORY:
+        return None
+    try:
+        stat = Path(path).stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

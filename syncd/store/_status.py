@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["StatusTables"]
 
-_FAILED_OUTCOME = "error"
-"""``PassResult.outcome`` of a pass that failed; every other outcome counts as a success."""
+_COMPLETE_OUTCOMES = frozenset({"converged", "drift"})
+"""``PassResult.outcome`` values of a pass that observed everything: only they are a success."""
 
 
 class StatusTables(Database):
@@ -59,11 +59,11 @@ class StatusTables(Database):
     def record_pass(
         self, pass_id: str, *, started_at: datetime, finished_at: datetime, outcome: str
     ) -> None:
-        """Remember a finished pass; any outcome but ``error`` is also the last success."""
+        """Remember a finished pass; a complete one (converged, drift) is also the last success."""
         row = (pass_id, c.ts(started_at), c.ts(finished_at), outcome)
         with self._tx() as conn:
             conn.execute("INSERT OR REPLACE INTO pass VALUES ('last', ?, ?, ?, ?)", row)
-            if outcome != _FAILED_OUTCOME:
+            if outcome in _COMPLETE_OUTCOMES:
                 conn.execute("INSERT OR REPLACE INTO pass VALUES ('success', ?, ?, ?, ?)", row)
 
     def last_pass(self) -> tuple[str, datetime, str] | None:
@@ -72,7 +72,7 @@ class StatusTables(Database):
         return None if row is None else (row[0], c.dt(row[1]), row[2])
 
     def last_success(self) -> datetime | None:
-        """Return when the last pass that did not error finished, or None."""
+        """Return when the last complete pass (converged or drift) finished, or None."""
         row = self._pass_row("success")
         return None if row is None else c.dt(row[1])
 

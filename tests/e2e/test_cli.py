@@ -34,7 +34,10 @@ def test_config_prints_the_redacted_configuration(
         (tmp_path / "pw").write_text(SECRET + "\n", encoding="utf-8")
         secret = {"password_file": str(tmp_path / "pw")}
     instance = {"url": "http://127.0.0.1:1", "username": "admin", **secret}
-    config = _write(tmp_path / "syncd.yaml", {"instances": {"a": instance, "b": instance}})
+    config = _write(
+        tmp_path / "syncd.yaml",
+        {"instances": {"a": instance, "b": {**instance, "url": "http://127.0.0.1:2"}}},
+    )
 
     run = cli(config, "config")
 

@@ -2,7 +2,7 @@
 
 Pins the two syncd fixes the corrected simulator exposed: a login without system access is
 refused up front with one clear line (it used to end as "a not observed" with no reason), and
-an instance whose observation fails logs why (``observe.instance_failed``).
+an instance whose observation fails logs why (``observe.instance_unobserved``).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class _DeletedMidSnapshot(HarborClient):
 
 
 def test_observation_failure_logs_its_reason(cluster: SimCluster) -> None:
-    """A robot's 403 on a project deleted mid-snapshot: observe.instance_failed says so."""
+    """A robot's 403 on a project deleted mid-snapshot: observe.instance_unobserved says so."""
     a, _ = _pair(cluster)
     settings = InstanceSettings(url=a.url, username="robot$syncd", password="s3cret")
     client = _DeletedMidSnapshot(name="a", settings=settings)
@@ -96,5 +96,7 @@ def test_observation_failure_logs_its_reason(cluster: SimCluster) -> None:
     with client, capture_logs() as logs:
         views = observe_all({"a": client}, previous={}, scope=Scope(), now=datetime.now(UTC))
     assert views["a"].catalog is None
-    failed = [e for e in logs if e["event"] == "observe.instance_failed"]
-    assert [(e["instance"], "status=403" in e["error"]) for e in failed] == [("a", True)]
+    failed = [e for e in logs if e["event"] == "observe.instance_unobserved"]
+    assert [(e["instance"], e["cause"], "status=403" in e["error"]) for e in failed] == [
+        ("a", "http_status", True)
+    ]

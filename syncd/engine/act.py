@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from syncd.harbor.client import HarborClient
-    from syncd.store import StateStore
+    from syncd.store import Store
 
 __all__ = ["ActSettings", "Executor"]
 
@@ -69,7 +69,7 @@ class Executor:
         self,
         *,
         clients: Mapping[str, HarborClient],
-        store: StateStore,
+        store: Store,
         settings: ActSettings,
         now: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,

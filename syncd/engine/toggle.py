@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from syncd.harbor.client import HarborClient
-    from syncd.store import StateStore
+    from syncd.store import Store
 
 __all__ = ["ToggleError", "policy_body", "restore_pending", "toggle_policy"]
 
@@ -53,7 +53,7 @@ def _set_enabled(client: HarborClient, policy_id: int, *, enabled: bool) -> None
 
 def toggle_policy(
     client: HarborClient,
-    store: StateStore,
+    store: Store,
     *,
     policy_id: int,
     now: Callable[[], datetime],
@@ -74,7 +74,7 @@ def toggle_policy(
 
 def restore_pending(
     clients: Mapping[str, HarborClient],
-    store: StateStore,
+    store: Store,
     *,
     now: Callable[[], datetime],
 ) -> list[tuple[str, int, str]]:

@@ -74,7 +74,7 @@ class PgDatabase:
         except BaseException as exc:
             store.close()
             if isinstance(exc, psycopg.Error):
-                raise store._state_error(exc) from None
+                raise store.state_error(exc) from None
             raise
         return store
 
@@ -83,7 +83,7 @@ class PgDatabase:
         try:
             return psycopg.connect(self._url, autocommit=True, **_connect_kwargs(self._password))
         except psycopg.Error as exc:
-            raise self._state_error(exc) from None
+            raise self.state_error(exc) from None
 
     def close(self) -> None:
         """Close the pool; later calls raise `StateError`. Closing twice is harmless."""
@@ -161,9 +161,10 @@ class PgDatabase:
             with pool.connection() as conn:  # commits on success, rolls back on an exception
                 yield conn, self._check_epoch(conn) if fenced else 0
         except psycopg.Error as exc:
-            raise self._state_error(exc) from None
+            raise self.state_error(exc) from None
 
-    def _state_error(self, exc: psycopg.Error) -> StateError:
+    def state_error(self, exc: psycopg.Error) -> StateError:
+        """Turn a driver error into one `StateError` line naming the URL, never the password."""
         # libpq never echoes the password, but a server message could quote a connection
         # string someone put it in: mask it anyway.
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

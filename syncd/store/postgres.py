@@ -11,22 +11,28 @@ if it has not noticed yet. The password comes from ``state.password_file`` or li
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import contextlib
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import psycopg
 
 from syncd.store._pg_schema import LEADER_LOCK_KEY, SCHEMA_VERSION
 from syncd.store._pg_tables import PgJournal, PgSnapshots, PgStatus
 
 if TYPE_CHECKING:
-    import psycopg
+    from collections.abc import Callable
 
 __all__ = [
     "LEADER_LOCK_KEY",
     "SCHEMA_VERSION",
+    "LeaderSession",
     "PostgresStore",
     "claim_epoch",
     "current_epoch",
     "try_leader_lock",
 ]
+
+_T = TypeVar("_T")
 
 
 class PostgresStore(PgSnapshots, PgStatus, PgJournal):
@@ -34,6 +40,10 @@ class PostgresStore(PgSnapshots, PgStatus, PgJournal):
 
     Thread-safe (a pool, one transaction per call) and a context manager that closes itself.
     """
+
+    def leader_session(self) -> LeaderSession:
+        """Return a new (not yet connected) session for the leader lock."""
+        return LeaderSession(self)
 
 
 def try_leader_lock(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
@@ -56,3 +66,43 @@ def current_epoch(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
     row = conn.execute("SELECT epoch FROM syncd_leader WHERE id = 1").fetchone()
     assert row is not None
     return int(str(row[0]))
+
+
+class LeaderSession:
+    """The leader lock's own database session (outside the pool); errors become `StateError`.
+
+    A session-level advisory lock lives exactly as long as this session: closing it, the
+    process dying, or the server restarting all release the lock.
+    """
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+        self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
+
+    def try_lock(self) -> bool:
+        """Try once to take the leader lock (connecting first if needed)."""
+        return self._run(try_leader_lock)
+
+    def claim_epoch(self) -> int:
+        """Start a new leader epoch; call only after `try_lock` returned True."""
+        return self._run(claim_epoch)
+
+    def current_epoch(self) -> int:
+        """Read the newest epoch on this session (proving the session, hence the lock, lives)."""
+        return self._run(current_epoch)
+
+    def close(self) -> None:
+        """End the session (releasing the lock if held); closing twice is harmless."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+
+    def _run(self, query: Callable[[psycopg.Connection[tuple[Any, ...]]], _T]) -> _T:
+        if self._conn is None or self._conn.closed:
+            self._conn = self._store.connect_dedicated()
+        try:
+            return query(self._conn)
+        except psycopg.Error as exc:
+            self.close()
+            raise self._store.state_error(exc) from None

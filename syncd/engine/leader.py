@@ -86,6 +86,7 @@ class PgLeadership:
         self._store = store
         self._session: LeaderSession = store.leader_session()
         self._epoch: int | None = None
+        self._standing_by = False
         self._mutex = threading.Lock()
 
     @property
@@ -122,14 +123,21 @@ class PgLeadership:
     def _try_acquire(self) -> None:
         try:
             if not self._session.try_lock():
+                self._stand_by()
                 return
             epoch = self._session.claim_epoch()
         except StateError as exc:
             log.debug("leader.lock_unavailable", error=str(exc))
             return
-        self._epoch = epoch
+        self._epoch, self._standing_by = epoch, False
         self._store.fence(epoch)
         log.info("leader.acquired", epoch=epoch, state=self._store.path)
+
+    def _stand_by(self) -> None:
+        # Once per stretch as standby, not on every retry.
+        if not self._standing_by:
+            self._standing_by = True
+            log.info("leader.standby", state=self._store.path)
 
     def _verify(self) -> None:
         try:

@@ -83,7 +83,10 @@ class Daemon:
 
     def reconcile_job(self) -> None:
         """One pass; failures are logged once, counted, and never escape."""
-        if self.stopping.is_set() or self._runtime.leader.role is not Role.LEADER:
+        if self.stopping.is_set():
+            return
+        if self._runtime.leader.role is not Role.LEADER:
+            log.info("reconcile.standby_skipped")  # the leader runs the passes
             return
         with self._pass_lock:
             if self.stopping.is_set():  # SIGTERM arrived while waiting for the running pass

@@ -96,6 +96,10 @@ class LeaderSession:
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(psycopg.Error):
+                # Unlock explicitly: the server ends a closed session asynchronously, and a
+                # standby should not find the lock still held after a clean handover.
+                if not conn.closed:
+                    conn.execute("SELECT pg_advisory_unlock_all()")
                 conn.close()
 
     def _run(self, query: Callable[[psycopg.Connection[tuple[Any, ...]]], _T]) -> _T:

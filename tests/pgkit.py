@@ -69,7 +69,7 @@ class PgServer:
             os.chown(self.root, user.pw_uid, user.pw_gid)
 
     @classmethod
-    def start_new(cls) -> Self:
+    def start_new(cls, *, with_role: bool = True) -> Self:
         """Create, configure and start a server; skip the test if PostgreSQL is not installed."""
         bindir = _bindir()
         if bindir is None:
@@ -77,8 +77,18 @@ class PgServer:
         server = cls(bindir)
         server._initdb()
         server.start()
-        server.admin(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
+        if with_role:
+            server.admin(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
         return server
+
+    def psql(self, script: Path, **variables: str) -> None:
+        """Run a psql script as the superuser (over the unix socket) with ``-v`` variables."""
+        args = [f"--set={k}={v}" for k, v in variables.items()]
+        cmd = [str(self._bin / "psql"), "-X", "-q", "-h", str(self.root), "-p", str(self.port)]
+        subprocess.run(
+            [*cmd, "-U", "postgres", "-f", str(script), *args],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
 
     def _run(self, *args: str) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if self._as_postgres else []

@@ -28,7 +28,7 @@ from syncd.engine.leader import LOCK_RETRY_SECONDS, Role
 from syncd.engine.observe import probe_health
 from syncd.engine.reconcile import record_health, run_pass
 from syncd.engine.runtime import utcnow
-from syncd.errors import SyncdError
+from syncd.errors import StateError, SyncdError
 from syncd.service.metrics import Metrics
 from syncd.service.webserver import start_server
 
@@ -129,7 +129,11 @@ class Daemon:
             self._metrics.record_health(probe)
         if self._runtime.leader.role is not Role.LEADER:
             return  # a standby writes no state; the leader records transitions
-        back = health_mod.recovered(record_health(self._runtime.store, probes))
+        try:
+            back = health_mod.recovered(record_health(self._runtime.store, probes))
+        except StateError as exc:  # the database is down or this replica was just fenced
+            log.warning("health.record_failed", error=str(exc))
+            return
         if back:
             log.info("daemon.recovery_reconcile", instance=",".join(sorted(back)))
             self.reconcile_soon(())

@@ -68,6 +68,9 @@ class PgDatabase:
         )
         store = cls(pool, url=url, password=password)
         try:
+            # One direct attempt first: the pool would retry a refused password until its
+            # timeout and then report only "pool initialization incomplete".
+            psycopg.connect(url, **kwargs).close()
             pool.open(wait=True, timeout=_CONNECT_TIMEOUT)
             with store._tx(fenced=False) as conn:
                 migrate(conn, where=url)

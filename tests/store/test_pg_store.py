@@ -94,6 +94,7 @@ def test_wrong_password_is_one_line_without_the_password(pg_db):
         PostgresStore.open(pg_db.url, password="not-the-5ecret")
     assert "not-the-5ecret" not in str(err.value)
     assert pg_db.url in str(err.value)
+    assert "password authentication failed" in str(err.value)
     assert "\n" not in str(err.value)
 
 

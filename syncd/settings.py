@@ -13,7 +13,7 @@ import contextvars
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 from pydantic import (
@@ -160,7 +160,7 @@ class StateSettings(_Section):
         parts = urlsplit(value)
         if parts.scheme not in {"postgresql", "postgres"} or not parts.hostname:
             raise ValueError("must be a postgresql://user@host:port/database URL")
-        if parts.password is not None:
+        if parts.password is not None or "password" in parse_qs(parts.query):
             # Never echo the URL here: it holds the password.
             raise ValueError("must not contain a password; use state.password_file or PGPASSWORD")
         if parts.path in {"", "/"}:

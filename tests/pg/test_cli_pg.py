@@ -73,11 +73,32 @@ def test_config_shows_url_and_file_but_never_the_password(pg_db, tmp_path, capsy
     assert pg_db.password not in out
 
 
-def test_password_in_the_url_is_a_config_error_that_does_not_echo_it(pg_db, tmp_path, capsys):
-    """A URL carrying a password is refused (exit 3) without printing the password."""
-    url = pg_db.url.replace("syncd@", "syncd:hunter22@")
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql://syncd:hunter22@127.0.0.1/syncd", "state.url: must not contain a password"),
+        ("postgresql://syncd@127.0.0.1/syncd?password=hunter22", "state.url: must not contain"),
+        ("mysql://syncd@127.0.0.1/syncd", "state.url: must be a postgresql://"),
+        ("postgresql://syncd@127.0.0.1/", "state.url: must name the database"),
+    ],
+    ids=["userinfo", "query", "scheme", "no-database"],
+)
+def test_bad_state_url_is_a_config_error_that_does_not_echo_it(
+    pg_db, tmp_path, capsys, url, message
+):
+    """A URL carrying a password (or not PostgreSQL's) is refused, exit 3, nothing echoed."""
     code = main(["--config", str(_config(tmp_path, pg_db, url=url)), "config"])
-    _, err = capsys.readouterr()
+    out, err = capsys.readouterr()
     assert code == EXIT_CONFIG
-    assert "state.url: must not contain a password" in err
-    assert "hunter22" not in err
+    assert message in err
+    assert "hunter22" not in out + err
+
+
+def test_password_file_without_url_is_a_config_error(pg_db, tmp_path, capsys):
+    """state.password_file alone is a mistake (SQLite has no password): exit 3."""
+    path = _config(tmp_path, pg_db)
+    config = yaml.safe_load(path.read_text())
+    del config["state"]["url"]
+    path.write_text(yaml.safe_dump(config))
+    assert main(["--config", str(path), "config"]) == EXIT_CONFIG
+    assert "only used with state.url" in capsys.readouterr().err

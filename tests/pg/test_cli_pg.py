@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import TYPE_CHECKING
 
 import pytest
@@ -10,12 +11,14 @@ import yaml
 
 from syncd.cli import EXIT_CONFIG, EXIT_NOT_LEADER, EXIT_RUNTIME, main
 from syncd.engine.leader import PgLeadership, Role
+from syncd.store import SCHEMA_VERSION as SQLITE_SCHEMA
+from syncd.store import StateStore
 from syncd.store.postgres import SCHEMA_VERSION, PostgresStore
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from pgkit import PgDatabase
+    from pgkit import PgDatabase, PgServer
 
 
 def _config(tmp_path: Path, db: PgDatabase, **state: str) -> Path:
@@ -48,17 +51,35 @@ def test_second_process_exits_4_with_one_line_while_another_leads(pg_db, tmp_pat
     assert pg_db.password not in out + err
 
 
-def test_newer_schema_exits_2_with_one_line(pg_server, pg_db, tmp_path, capsys):
-    """A database migrated by a newer syncd is refused: one line, exit 2, nothing written."""
-    PostgresStore.open(pg_db.url, password=pg_db.password).close()
+def _newer_postgres(pg_server: PgServer, db: PgDatabase, tmp_path: Path) -> tuple[Path, int]:
+    PostgresStore.open(db.url, password=db.password).close()
     newer = f"UPDATE syncd_schema SET version = {SCHEMA_VERSION + 1}"  # noqa: S608 - a constant
-    pg_server.admin(newer, dbname=pg_db.name)
-    code = main(["--config", str(_config(tmp_path, pg_db)), "reconcile", "--once"])
+    pg_server.admin(newer, dbname=db.name)
+    return _config(tmp_path, db), SCHEMA_VERSION
+
+
+def _newer_sqlite(_server: PgServer, db: PgDatabase, tmp_path: Path) -> tuple[Path, int]:
+    state = tmp_path / "state.sqlite3"
+    StateStore.open(state).close()
+    with sqlite3.connect(state) as conn:
+        conn.execute(f"PRAGMA user_version = {SQLITE_SCHEMA + 1}")
+    path = _config(tmp_path, db)
+    config = yaml.safe_load(path.read_text())
+    config["state"] = {"path": str(state)}
+    path.write_text(yaml.safe_dump(config))
+    return path, SQLITE_SCHEMA
+
+
+@pytest.mark.parametrize("make", [_newer_postgres, _newer_sqlite], ids=["postgres", "sqlite"])
+def test_newer_schema_exits_2_with_one_line(pg_server, pg_db, tmp_path, capsys, make):
+    """A state migrated by a newer syncd is refused by either backend: one line, exit 2."""
+    config, known = make(pg_server, pg_db, tmp_path)
+    code = main(["--config", str(config), "reconcile", "--once"])
     _, err = capsys.readouterr()
     assert code == EXIT_RUNTIME
     assert err.count("\n") == 1
     assert err.startswith("syncd: state database ")
-    assert f"newer than this syncd's v{SCHEMA_VERSION}" in err
+    assert f"newer than this syncd's v{known}" in err
 
 
 def test_config_shows_url_and_file_but_never_the_password(pg_db, tmp_path, capsys):

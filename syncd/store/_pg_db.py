@@ -56,16 +56,7 @@ class PgDatabase:
     def open(cls, url: str, *, password: str | None = None) -> Self:
         """Connect, migrate (refusing a newer schema or a foreign database) and return the store."""
         kwargs = _connect_kwargs(password)
-        pool = psycopg_pool.ConnectionPool(
-            url,
-            kwargs=kwargs,
-            min_size=_POOL_SIZE[0],
-            max_size=_POOL_SIZE[1],
-            open=False,
-            timeout=_CONNECT_TIMEOUT,
-            check=psycopg_pool.ConnectionPool.check_connection,
-            name="syncd-state",
-        )
+        pool = _pool(url, kwargs)
         store = cls(pool, url=url, password=password)
         try:
             # One direct attempt first: the pool would retry a refused password until its
@@ -174,6 +165,20 @@ class PgDatabase:
         if self._password:
             text = text.replace(self._password, "**********")
         return StateError(f"state database {self._url}: {text}")
+
+
+def _pool(url: str, kwargs: dict[str, Any]) -> psycopg_pool.ConnectionPool:
+    return psycopg_pool.ConnectionPool(
+        url,
+        kwargs=kwargs,
+        min_size=_POOL_SIZE[0],
+        max_size=_POOL_SIZE[1],
+        open=False,
+        timeout=_CONNECT_TIMEOUT,
+        # A database restart breaks every pooled connection: check each one on checkout.
+        check=psycopg_pool.ConnectionPool.check_connection,
+        name="syncd-state",
+    )
 
 
 def _connect_kwargs(password: str | None) -> dict[str, Any]:

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 
+from syncd.store._pg_journal import PgJournal
 from syncd.store._pg_schema import LEADER_LOCK_KEY, SCHEMA_VERSION
-from syncd.store._pg_tables import PgJournal, PgSnapshots, PgStatus
+from syncd.store._pg_snapshots import PgSnapshots
+from syncd.store._pg_status import PgStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable

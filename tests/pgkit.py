@@ -18,12 +18,12 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-import psycopg
 import pytest
 
-from syncd.store.postgres import PostgresStore, claim_epoch
+if TYPE_CHECKING:
+    from syncd.store.postgres import PostgresStore
 
 ROLE = "syncd"
 PASSWORD = "pg-test-5ecret"
@@ -130,6 +130,8 @@ class PgServer:
 
     def admin(self, sql: str, *, dbname: str = "postgres") -> list[tuple[object, ...]]:
         """Run one statement as the superuser over the unix socket; return its rows."""
+        import psycopg  # noqa: PLC0415 - libpq is loaded only where a server runs
+
         with psycopg.connect(
             host=str(self.root), port=self.port, user="postgres", dbname=dbname, autocommit=True
         ) as conn:
@@ -145,5 +147,7 @@ class PgServer:
 
 def lead(store: PostgresStore) -> int:
     """Take a new leader epoch for ``store`` as the leader would (tests of the store alone)."""
+    from syncd.store.postgres import claim_epoch  # noqa: PLC0415 - as in admin()
+
     with store.connect_dedicated() as conn:
         return claim_epoch(conn)

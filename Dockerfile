@@ -37,6 +37,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 COPY --from=builder /install /usr/local
 
+# libpq for psycopg (the PostgreSQL state backend, state.url): Debian's, like on the hosts.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq5=15.* \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 syncd \
     && useradd --system --uid 10001 --gid 10001 --no-create-home \
        --home-dir /var/lib/syncd --shell /usr/sbin/nologin syncd \

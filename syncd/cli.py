@@ -2,7 +2,8 @@
 
 Subcommands: ``config``, ``diff``, ``reconcile --once``, ``run``, ``sim``, ``demo``, ``version``.
 Exit codes (cron-friendly): 0 converged / in sync, 1 drift remains, 2 runtime error or an
-incomplete pass (some instance or edge was not observed), 3 configuration error. Every failure
+incomplete pass (some instance or edge was not observed), 3 configuration error, 4 another
+syncd process leads on the same PostgreSQL state (nothing done). Every failure
 goes through one path: one redacted line on stderr naming what failed and the remedy (and
 ``{"error": {...}}`` on stdout with ``--output json``); the traceback only at log level debug.
 Exit 1 is never a failure: it means drift remains.
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_DRIFT, EXIT_RUNTIME, EXIT_CONFIG = 0, 1, 2, 3
+EXIT_OK, EXIT_DRIFT, EXIT_RUNTIME, EXIT_CONFIG, EXIT_NOT_LEADER = 0, 1, 2, 3, 4
 DEFAULT_CONFIG = Path("/etc/syncd/syncd.yaml")
 
 log = structlog.get_logger("syncd.cli")
@@ -45,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         "diff each replication edge against its last converged state, repair through Harbor's "
         "own replication executions.",
         epilog="exit codes: 0 converged/in sync, 1 drift remains, 2 runtime error, "
-        "3 configuration error. Docs: README.md.",
+        "3 configuration error, 4 another process leads (PostgreSQL state). Docs: README.md.",
     )
     parser.add_argument(
         "--config",
@@ -98,6 +99,7 @@ def _load(path: Path | None) -> Settings:
 
 def _pass_command(args: argparse.Namespace, settings: Settings) -> int:
     from syncd.core.report import render_json, render_table  # noqa: PLC0415 - keeps --help fast
+    from syncd.engine.leader import Role  # noqa: PLC0415
     from syncd.engine.runtime import utcnow  # noqa: PLC0415
     from syncd.service.progress import TtyProgress  # noqa: PLC0415
     from syncd.wiring import build_runtime  # noqa: PLC0415
@@ -113,6 +115,13 @@ def _pass_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         from syncd.engine.reconcile import run_pass  # noqa: PLC0415
 
+        # PostgreSQL state: the daemons' leader lock, tried once (SQLite: always granted).
+        if runtime.leader.poll() is not Role.LEADER:
+            sys.stderr.write(
+                f"syncd: another syncd process leads on {runtime.store.path}; "
+                "this run did nothing\n"
+            )
+            return EXIT_NOT_LEADER
         result = run_pass(runtime.deps, act=acting)
     finally:
         runtime.close()
@@ -187,4 +196,5 @@ def _secrets(settings: Settings) -> list[str]:
     values = [inst.secret() for inst in settings.instances.values()]
     if settings.http.webhook_secret is not None:
         values.append(settings.http.webhook_secret.get_secret_value())
+    values.append(settings.state.password() or "")
     return [v for v in values if v]

@@ -17,13 +17,14 @@ import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     StringConstraints,
     ValidationError,
@@ -170,10 +171,43 @@ class ScopeSettings(_Section):
 
 
 class StateSettings(_Section):
-    """Local state (converged bases, history)."""
+    """Where syncd keeps its state (converged bases, journal, history): SQLite or PostgreSQL."""
 
     path: Path = Path("syncd-state.sqlite3")
-    """SQLite database file."""
+    """SQLite database file (used when ``url`` is not set)."""
+    url: str | None = None
+    """``postgresql://user@host:port/db``: keep state in PostgreSQL (replicas elect a leader)."""
+    password_file: Path | None = None
+    """File holding the PostgreSQL password (else libpq's ``PGPASSWORD`` or ``~/.pgpass``)."""
+    _password: SecretStr | None = PrivateAttr(default=None)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"postgresql", "postgres"} or not parts.hostname:
+            raise ValueError("must be a postgresql://user@host:port/database URL")
+        if parts.password is not None or "password" in parse_qs(parts.query):
+            # Never echo the URL here: it holds the password.
+            raise ValueError("must not contain a password; use state.password_file or PGPASSWORD")
+        if parts.path in {"", "/"}:
+            raise ValueError("must name the database (postgresql://user@host:port/database)")
+        return value
+
+    @model_validator(mode="after")
+    def _read_password(self) -> Self:
+        if self.password_file is None:
+            return self
+        if self.url is None:
+            raise ValueError("state.password_file is only used with state.url")
+        self._password = _read_secret_file(self.password_file, field="state.password_file")
+        return self
+
+    def password(self) -> str | None:
+        """Return the PostgreSQL password read from ``password_file``, for the connection only."""
+        return None if self._password is None else self._password.get_secret_value()
 
 
 class ReconcileSettings(_Section):

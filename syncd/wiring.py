@@ -2,7 +2,9 @@
 
 The CLI is the only module that *builds* ``Settings``; it hands the result here. The CLI, the
 daemon (which receives ``build_runtime`` as its factory and calls it again on SIGHUP) and the demo
-all wire through this one function. Owns no decisions.
+all wire through this one function. Owns no decisions. The state backend is chosen here too:
+``state.url`` selects PostgreSQL (leader election, fenced Harbor clients), otherwise the SQLite
+file at ``state.path`` (a single process that always leads).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from syncd.core.plan import PlanSettings
 from syncd.engine.act import ActSettings, Executor
+from syncd.engine.leader import FencedClient, Leadership, PgLeadership, Solo
 from syncd.engine.observe import Progress, Scope
 from syncd.engine.reconcile import Deps
 from syncd.engine.runtime import Runtime, utcnow
@@ -22,9 +25,21 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
-    from syncd.settings import Settings
+    from syncd.settings import Settings, StateSettings
+    from syncd.store import Store
 
-__all__ = ["Runtime", "build_runtime", "utcnow"]
+__all__ = ["Runtime", "build_runtime", "open_state", "utcnow"]
+
+
+def open_state(state: StateSettings) -> tuple[Store, Leadership]:
+    """Open the configured state backend and its election (``Solo`` for SQLite)."""
+    if state.url is None:
+        return StateStore.open(state.path), Solo()
+    # Imported on demand: psycopg loads libpq, which a SQLite-only install does not need.
+    from syncd.store.postgres import PostgresStore  # noqa: PLC0415
+
+    store = PostgresStore.open(state.url, password=state.password())
+    return store, PgLeadership(store)
 
 
 def plan_settings(settings: Settings) -> PlanSettings:
@@ -50,21 +65,13 @@ def build_runtime(
     progress: Progress | None = None,
 ) -> Runtime:
     """Build clients, store, executor and pass dependencies from settings."""
-    every = {
-        name: HarborClient(name=name, settings=inst, on_request=on_request)
-        for name, inst in sorted(settings.instances.items())
-    }
+    store, leader = open_state(settings.state)
+    every = _clients(settings, leader, on_request=on_request)
     clusters = _clusters(settings, every)
     # Nodes of one shared-storage cluster are one Harbor (one database, one set of policies):
     # only the first node is observed and acted on, or a policy would be triggered once per node.
     secondary = {n for nodes in clusters.values() for n in sorted(nodes)[1:]}
     clients = {name: c for name, c in every.items() if name not in secondary}
-    try:
-        store = StateStore.open(settings.state.path)
-    except BaseException:
-        for client in every.values():
-            client.close()
-        raise
     rec = settings.reconcile
     executor = Executor(
         clients=clients,
@@ -95,7 +102,25 @@ def build_runtime(
         hung_after=timedelta(seconds=rec.execution_timeout_seconds),
         progress=progress,
     )
-    return Runtime(settings=settings, clients=every, store=store, deps=deps)
+    return Runtime(settings=settings, clients=every, store=store, deps=deps, leader=leader)
+
+
+def _clients(
+    settings: Settings,
+    leader: Leadership,
+    *,
+    on_request: Callable[[RequestRecord], None] | None,
+) -> dict[str, HarborClient]:
+    """One client per instance; with an election, every Harbor write first checks the lock."""
+    if isinstance(leader, Solo):
+        return {
+            name: HarborClient(name=name, settings=inst, on_request=on_request)
+            for name, inst in sorted(settings.instances.items())
+        }
+    return {
+        name: FencedClient(guard=leader.guard, name=name, settings=inst, on_request=on_request)
+        for name, inst in sorted(settings.instances.items())
+    }
 
 
 def _clusters(

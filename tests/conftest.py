@@ -15,6 +15,8 @@ import stamina
 import structlog
 from hypothesis import settings
 
+from tests.pgkit import PgDatabase, PgServer
+
 # CI runs are derandomized: a property failure there is reproducible, never a coin toss. Local
 # runs keep exploring new examples.
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -42,3 +44,17 @@ def _fast_retries() -> Iterator[None]:
     stamina.set_testing(True, attempts=3)
     yield
     stamina.set_testing(False)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """Give a throwaway PostgreSQL server (Debian package) for the session (one per worker)."""
+    server = PgServer.start_new()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_db(pg_server: PgServer) -> PgDatabase:
+    """Give a fresh database on the session's PostgreSQL server, owned by the role syncd."""
+    return pg_server.database()

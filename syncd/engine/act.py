@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from syncd.harbor.client import HarborClient
-    from syncd.store import StateStore
+    from syncd.store import Store
 
 __all__ = ["ActSettings", "Executor"]
 
@@ -70,7 +70,7 @@ class Executor:
         self,
         *,
         clients: Mapping[str, HarborClient],
-        store: StateStore,
+        store: Store,
         settings: ActSettings,
         now: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,

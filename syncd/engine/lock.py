@@ -29,7 +29,8 @@ class PassLockedError(StateError):
 @contextlib.contextmanager
 def pass_lock(state_path: Path | str) -> Iterator[None]:
     """Hold an exclusive, non-blocking lock on ``<state_path>.lock`` for one pass."""
-    if str(state_path) == ":memory:":
+    # PostgreSQL state (a URL) is serialised by the leader lock instead (``engine.leader``).
+    if str(state_path) == ":memory:" or "://" in str(state_path):
         yield
         return
     lock_path = Path(f"{state_path}.lock")

@@ -55,7 +55,7 @@ from syncd.engine import observe
 from syncd.engine.lock import pass_lock
 from syncd.engine.parity import parity_reports
 from syncd.engine.toggle import restore_pending
-from syncd.store import StateStore, history_from_json
+from syncd.store import Store, history_from_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -76,7 +76,7 @@ class Deps:
     """Everything a pass needs, wired by the CLI (the composition root)."""
 
     clients: Mapping[str, HarborClient]
-    store: StateStore
+    store: Store
     executor: Executor
     scope: observe.Scope
     plan_settings: PlanSettings
@@ -219,7 +219,7 @@ def _settle(
     }
 
 
-def record_health(store: StateStore, probes: Iterable[InstanceHealth]) -> list[Transition]:
+def record_health(store: Store, probes: Iterable[InstanceHealth]) -> list[Transition]:
     """Persist probe results; log and return the state changes (passes and the health poll)."""
     changes: list[Transition] = []
     for h in probes:

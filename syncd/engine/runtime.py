@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from syncd.engine.leader import Leadership
     from syncd.engine.reconcile import Deps
     from syncd.harbor.client import HarborClient, RequestRecord
     from syncd.settings import Settings
-    from syncd.store import StateStore
+    from syncd.store import Store
 
 __all__ = ["Runtime", "RuntimeFactory", "utcnow"]
 
@@ -32,11 +33,14 @@ class Runtime:
 
     settings: Settings
     clients: dict[str, HarborClient]
-    store: StateStore
+    store: Store
     deps: Deps
+    leader: Leadership
+    """The election (PostgreSQL state) or ``Solo`` (SQLite: this process always leads)."""
 
     def close(self) -> None:
-        """Close every client and the state store."""
+        """Give up the leader lock, close every client and the state store."""
+        self.leader.close()
         for client in self.clients.values():
             client.close()
         self.store.close()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from syncd.harbor.client import HarborClient
-    from syncd.store import StateStore
+    from syncd.store import Store
 
 __all__ = ["REENABLE_ATTEMPTS", "ToggleError", "policy_body", "restore_pending", "toggle_policy"]
 
@@ -87,7 +87,7 @@ def _reenable(
 
 def toggle_policy(
     client: HarborClient,
-    store: StateStore,
+    store: Store,
     *,
     policy_id: int,
     now: Callable[[], datetime],
@@ -109,7 +109,7 @@ def toggle_policy(
 
 def restore_pending(
     clients: Mapping[str, HarborClient],
-    store: StateStore,
+    store: Store,
     *,
     now: Callable[[], datetime],
 ) -> list[tuple[str, int, str]]:

@@ -8,6 +8,9 @@ a policy disabled), and exits 0; SIGHUP reloads the configuration, keeping the o
 new one is invalid. A failing pass is logged once and counted; the daemon keeps running.
 Readiness follows the last *complete* pass (an incomplete one observed too little to vouch for
 anything). A state file deleted or replaced under the daemon stops all acting until restart.
+With PostgreSQL state, replicas elect a leader (``engine.leader``): a standby only probes health
+and serves /healthz, /metrics and /readyz; it never plans, acts, writes state or restores
+toggled policies until it takes the lock (checked every `LOCK_RETRY_SECONDS` at most).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from syncd.core import health as health_mod
 from syncd.core.model import PassOutcome, PassResult
 from syncd.core.report import render_json
+from syncd.engine.leader import LOCK_RETRY_SECONDS, Role
 from syncd.engine.observe import probe_health
 from syncd.engine.reconcile import record_health, run_pass
 from syncd.engine.runtime import utcnow
@@ -44,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["Daemon", "run_daemon"]
 
 log = structlog.get_logger("syncd.service.daemon")
-RECONCILE, HEALTH, SOON = "reconcile", "health", "reconcile-soon"
+RECONCILE, HEALTH, SOON, LEADER = "reconcile", "health", "reconcile-soon", "leader"
 SOON_DELAY = timedelta(seconds=1)
 """Webhooks and recoveries within this window share one pass (debounce)."""
 
@@ -86,6 +90,9 @@ class Daemon:
     def reconcile_job(self) -> None:
         """One pass; failures are logged once, counted, and never escape."""
         if self.stopping.is_set() or not self._state_intact():
+            return
+        if self._runtime.leader.role is not Role.LEADER:
+            log.info("reconcile.standby_skipped")  # the leader runs the passes
             return
         with self._pass_lock:
             if self.stopping.is_set():  # SIGTERM arrived while waiting for the running pass
@@ -146,9 +153,23 @@ class Daemon:
         probes = [probe_health(c, now=now) for c in self._runtime.clients.values()]
         for probe in probes:
             self._metrics.record_health(probe)
-        back = health_mod.recovered(record_health(self._runtime.store, probes))
+        if self._runtime.leader.role is not Role.LEADER:
+            return  # a standby writes no state; the leader records transitions
+        try:
+            back = health_mod.recovered(record_health(self._runtime.store, probes))
+        except StateError as exc:  # the database is down or this replica was just fenced
+            log.warning("health.record_failed", error=str(exc))
+            return
         if back:
             log.info("daemon.recovery_reconcile", instance=",".join(sorted(back)))
+            self.reconcile_soon(())
+
+    def leader_job(self, *, kick: bool = True) -> None:
+        """Check or try the leader lock; a replica that just took over reconciles at once."""
+        before = self._runtime.leader.role
+        role = self._runtime.leader.poll()
+        self._metrics.record_role(leading=role is Role.LEADER)
+        if kick and role is Role.LEADER and before is not Role.LEADER:
             self.reconcile_soon(())
 
     def reconcile_soon(self, repositories: Iterable[str]) -> None:
@@ -191,6 +212,8 @@ class Daemon:
             return False, f"state file lost: {self._state_lost}"
         if not self._runtime.store.writable():
             return False, "state store is not writable"
+        if self._runtime.leader.role is not Role.LEADER:
+            return True, "ready (standby)"  # a healthy standby is what failover needs
         rec = self.settings.reconcile
         window = timedelta(seconds=rec.interval_seconds * self.settings.http.readiness_factor)
         reference = self._last_finished or self._started
@@ -227,9 +250,22 @@ class Daemon:
             misfire_grace_time=_grace(self.settings.health.interval_seconds),
         )
 
+    def _schedule_leader(self) -> None:
+        self._scheduler.add_job(
+            self.leader_job,
+            IntervalTrigger(seconds=min(self.settings.health.interval_seconds, LOCK_RETRY_SECONDS)),
+            id=LEADER,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=_grace(LOCK_RETRY_SECONDS),
+        )
+
     def start(self) -> None:
-        """Start the jobs (the first pass runs at once)."""
+        """Take part in the election, then start the jobs (a leader's first pass runs at once)."""
+        self.leader_job(kick=False)  # the reconcile job's first run is immediate anyway
         self._schedule()
+        self._schedule_leader()
         self._scheduler.start()
 
     def reload(self, settings: Settings) -> None:
@@ -240,7 +276,9 @@ class Daemon:
                 settings, on_request=self._metrics.record_request, now=self._now
             )
             old.close()
+        self.leader_job(kick=False)
         self._schedule()
+        self._schedule_leader()
         log.info("config.reloaded", instances=sorted(settings.instances))
 
     def stop(self) -> None:

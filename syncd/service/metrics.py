@@ -77,6 +77,11 @@ class Metrics:
         self._define_health_and_drift()
         self._define_pass_and_actions()
         self._define_policies_and_probes()
+        self.leader = Gauge(
+            "syncd_leader",
+            "1 while this replica leads (acts); 0 on a standby. SQLite state: always 1.",
+            registry=self.registry,
+        )
         self._preset()
 
     # ------------------------------------------------------------------- definitions
@@ -291,6 +296,10 @@ class Metrics:
         problems = Tally(problem for _owner, _pid, problem, _detail in result.topology.problems)
         for problem in PolicyProblem:
             self.policy_problems.labels(problem=problem.value).set(problems.get(problem, 0))
+
+    def record_role(self, *, leading: bool) -> None:
+        """Set ``syncd_leader`` from the election's current role."""
+        self.leader.set(1 if leading else 0)
 
     def record_health(self, health: InstanceHealth) -> None:
         """Set up/degraded for one probed instance (passes and the health poll both call it)."""

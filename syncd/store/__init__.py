@@ -18,13 +18,16 @@ from syncd.store._db import SCHEMA_VERSION
 from syncd.store._journal import AuditEntry, JournalTables, OpenExecution, ToggleIntent
 from syncd.store._snapshots import SnapshotTables
 from syncd.store._status import StatusTables
+from syncd.store.interface import FencedError, Store
 
 __all__ = [
     "SCHEMA_VERSION",
     "AuditEntry",
+    "FencedError",
     "OpenExecution",
     "StateError",
     "StateStore",
+    "Store",
     "ToggleIntent",
     "history_from_json",
     "history_to_json",

@@ -14,9 +14,12 @@ from syncd.store import (
     SCHEMA_VERSION,
     StateError,
     StateStore,
+    Store,
     history_from_json,
     history_to_json,
 )
+from syncd.store.postgres import PostgresStore
+from tests.pgkit import lead
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -25,10 +28,16 @@ if TYPE_CHECKING:
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def store() -> Iterator[StateStore]:
-    """Give an in-memory store, closed after the test."""
-    with StateStore.open(":memory:") as opened:
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """Give each backend's store (SQLite in memory, a fresh PostgreSQL database), leading."""
+    if request.param == "sqlite":
+        with StateStore.open(":memory:") as opened:
+            yield opened
+        return
+    db = request.getfixturevalue("pg_db")
+    with PostgresStore.open(db.url, password=db.password) as opened:
+        opened.fence(lead(opened))
         yield opened
 
 

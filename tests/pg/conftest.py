@@ -1,0 +1,48 @@
+"""Fixtures for two ``syncd run`` replicas on one PostgreSQL: a simulator pair and daemons.
+
+The PostgreSQL servers come from ``pgkit`` (the Debian package); the daemon helpers from
+``daemonkit``; scenario helpers from ``replicakit``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from syncd.sim import SimCluster, SimInstance
+from tests.daemonkit import DaemonProcess, converged, poll_until, settled, write_config
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+    from pathlib import Path
+
+
+@pytest.fixture
+def sims() -> Iterator[tuple[SimInstance, SimInstance]]:
+    """Two converged dual-master simulators ``a`` and ``b`` holding ``library/app:v1``."""
+    with SimCluster() as cluster:
+        a, b = cluster.add("a"), cluster.add("b")
+        for inst in (a, b):
+            inst.create_project("library")
+        cluster.dual_master("a", "b")
+        a.push("library/app", "v1")
+        poll_until(lambda: converged(a, b), what="initial replication")
+        poll_until(lambda: settled(a) and settled(b), what="replication to settle")
+        yield a, b
+
+
+@pytest.fixture
+def replicas(tmp_path: Path) -> Iterator[Callable[[Mapping[str, Any]], DaemonProcess]]:
+    """Start ``syncd run`` replicas from config dicts; all are stopped at teardown."""
+    started: list[DaemonProcess] = []
+
+    def start(config: Mapping[str, Any]) -> DaemonProcess:
+        path = write_config(tmp_path / f"syncd-{len(started)}.yaml", config)
+        daemon = DaemonProcess(config=path, cwd=tmp_path)
+        started.append(daemon)
+        return daemon.start()
+
+    yield start
+    for daemon in started:
+        daemon.close()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 import structlog
 
 from syncd.core import health as health_mod
-from syncd.core.filters import glob_match
+from syncd.core.glob import glob_match
 from syncd.core.model import (
     Artifact,
     Catalog,

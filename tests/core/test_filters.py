@@ -10,11 +10,11 @@ from wcmatch import glob as wcglob
 from syncd.core.filters import (
     MappingError,
     destination_name,
-    glob_match,
     repository_selected,
     select_tags,
     tag_filter_passes,
 )
+from syncd.core.glob import glob_match
 from syncd.core.model import Artifact, Filter
 from tests.core.strategies import glob_patterns, glob_texts
 

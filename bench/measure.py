@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import psutil
 
 from syncd.core.relist import PAGE
-from syncd.engine.observe import Scope, snapshot
+from syncd.engine.snapshot import Scope, snapshot
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from syncd.core.plan import PlanSettings
 from syncd.engine.act import ActSettings, Executor
 from syncd.engine.leader import FencedClient, Leadership, PgLeadership, Solo
-from syncd.engine.observe import Progress, Scope
 from syncd.engine.reconcile import Deps
 from syncd.engine.runtime import Runtime, utcnow
+from syncd.engine.snapshot import Progress, Scope
 from syncd.harbor.client import HarborClient, RequestRecord
 from syncd.store import StateStore
 

@@ -1,28 +1,25 @@
 """Observation: everything one pass reads from every instance, as immutable values.
 
-Owns catalog snapshots (full and incremental), the cheapest listing strategy per project, and
-the per-instance read of policies, registries and running executions. All I/O goes through an
-injected ``HarborClient``; decisions about drift live in the pure core, not here. An instance is
-either observed completely or not at all: any failure (or a listing that cannot be proven
-complete) leaves its ``catalog`` None with the ``cause``, so nothing of it is acted on or cached.
+Owns the per-instance read of one pass: health probe, policies, registries, running executions
+and the catalog (taken by ``syncd.engine.snapshot``, incrementally on Harbor >= 2.15.2). All
+I/O goes through an injected ``HarborClient``; decisions about drift live in the pure core. An
+instance is either observed completely or not at all: any failure (or a listing that cannot be
+proven complete) leaves its ``catalog`` None with the ``cause``, so nothing of it is acted on
+or cached.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import structlog
 
 from syncd.core import health as health_mod
-from syncd.core.glob import glob_match
 from syncd.core.model import (
-    Artifact,
     Catalog,
     Execution,
     ExecutionStatus,
@@ -32,11 +29,10 @@ from syncd.core.model import (
     Registry,
     UnobservedCause,
 )
-from syncd.core.relist import ListingPlan, assemble, plan_listing, short_repositories
+from syncd.engine.snapshot import Progress, Scope, snapshot
 from syncd.errors import (
     HarborAuthError,
     HarborError,
-    HarborNotFound,
     HarborProtocolError,
     HarborRefused,
     HarborTimeout,
@@ -55,6 +51,7 @@ log = structlog.get_logger("syncd.engine.observe")
 
 __all__ = [
     "InstanceView",
+    "Progress",
     "Scope",
     "cause_of",
     "observe_all",
@@ -63,26 +60,9 @@ __all__ = [
     "supports_incremental",
 ]
 
-T = TypeVar("T")
-Progress = Callable[[str, int, int], None]
-"""``(instance, listings done, listings planned)``; the CLI draws it on a terminal."""
 # v2.15.2 is the first release whose repository update_time moves on artifact/tag create and
 # delete (api-notes.md, "Repository update_time"); before it only pulls moved it.
 INCREMENTAL_SINCE = (2, 15, 2)
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Which projects syncd looks at: include globs (empty = all) minus exclude globs."""
-
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-
-    def covers(self, project: str) -> bool:
-        """Whether ``project`` is in scope."""
-        if self.include and not any(glob_match(p, project) for p in self.include):
-            return False
-        return not any(glob_match(p, project) for p in self.exclude)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,96 +139,6 @@ def _probe(client: HarborClient, *, now: datetime) -> tuple[InstanceHealth, Unob
             body = None
     health = health_mod.classify(instance=client.name, ping_ok=ping_ok, health=body, now=now)
     return (health if ping_ok else replace(health, detail=failure)), cause
-
-
-class _Ticker:
-    """Counts finished listings for a progress callback (``(instance, done, total)``)."""
-
-    def __init__(self, instance: str, total: int, progress: Progress | None) -> None:
-        self.instance, self.total, self._progress = instance, total, progress
-        self._done = 0
-        self._lock = threading.Lock()
-
-    def wrap(self, fn: Callable[[str], T]) -> Callable[[str], T]:
-        def run(item: str) -> T:
-            result = fn(item)
-            if self._progress is not None:
-                with self._lock:
-                    self._done += 1
-                    done = self._done
-                self._progress(self.instance, done, self.total)
-            return result
-
-        return run
-
-
-def _list_changed(
-    client: HarborClient, plan: ListingPlan, *, progress: Progress | None = None
-) -> dict[str, tuple[Artifact, ...]]:
-    """Run the plan's listings; a project listing Harbor lacks falls back to per repository."""
-    repo_jobs = list(plan.repo_jobs)
-    ticker = _Ticker(client.name, len(plan.project_jobs) + len(repo_jobs), progress)
-    listed: dict[str, tuple[Artifact, ...]] = {}
-    lister = ticker.wrap(_project_lister(client))
-    for project, per_repo in zip(
-        plan.project_jobs, client.map_concurrent(lister, plan.project_jobs), strict=True
-    ):
-        if per_repo is None:  # older Harbor without the project-wide listing
-            repo_jobs.extend(r.name for r in plan.changed[project])
-            ticker.total += len(plan.changed[project])
-            continue
-        wanted = {r.name for r in plan.changed[project]}
-        listed.update({name: arts for name, arts in per_repo.items() if name in wanted})
-        listed.update({name: () for name in wanted if name not in per_repo})
-    arts = client.map_concurrent(ticker.wrap(client.list_artifacts), repo_jobs)
-    listed.update(zip(repo_jobs, arts, strict=True))
-    return listed
-
-
-def _project_lister(
-    client: HarborClient,
-) -> Callable[[str], dict[str, tuple[Artifact, ...]] | None]:
-    def lister(project: str) -> dict[str, tuple[Artifact, ...]] | None:
-        try:
-            return client.list_project_artifacts(project)
-        except HarborNotFound:
-            return None
-
-    return lister
-
-
-def snapshot(
-    client: HarborClient,
-    *,
-    previous: Catalog | None,
-    scope: Scope,
-    now: datetime,
-    incremental: bool,
-    focus: Iterable[str] = (),
-    progress: Progress | None = None,
-) -> tuple[Catalog, int]:
-    """Take a catalog of one instance; re-list only changed repositories when ``incremental``.
-
-    ``focus`` names repositories to re-list whatever their update_time says (webhooks).
-    Returns the catalog and how many repositories were re-listed.
-    """
-    repos = [r for r in client.list_all_repositories() if scope.covers(r.project)]
-    base = previous if incremental else None
-    plan = plan_listing(repos, previous=base, focus=frozenset(focus))
-    listed = _list_changed(client, plan, progress=progress)
-    short = short_repositories(repos, listed=listed)
-    if short:
-        more = f" (+{len(short) - 1} more)" if len(short) > 1 else ""
-        raise IncompleteListingError(
-            f"instance {client.name}: incomplete listing: {short[0]}{more}", instance=client.name
-        )
-    catalog = Catalog(
-        instance=client.name,
-        taken_at=now,
-        repositories=assemble(repos, listed=listed, previous=base),
-        projects=frozenset(plan.by_project),
-    )
-    return catalog, len(listed)
 
 
 def _observe_one(

@@ -264,6 +264,13 @@ class HarborSession:
             ),
         )
 
+    def decoded(self, response: httpx.Response, decode: Callable[[bytes], R]) -> R:
+        """Decode the raw body with ``decode``; its protocol error gains the request's facts."""
+        try:
+            return decode(response.content)
+        except HarborProtocolError as exc:
+            raise self.protocol_error(response, str(exc)) from None
+
     def get_json(
         self, path: str, *, kind: str, params: Mapping[str, str | int] | None = None
     ) -> Any:
@@ -277,23 +284,20 @@ class HarborSession:
         kind: str,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
-        parse: Callable[[Any], Any] | None = None,
-    ) -> list[Any]:
-        """Fetch every item of a paged list by page number, each page through ``parse``.
+        decode: Callable[[bytes], list[T]],
+    ) -> list[T]:
+        """Fetch every item of a paged list by page number, each raw page through ``decode``.
 
         The ``Link`` header is path-only and carries an *unescaped* query, so it is never
         followed; pages are built from ``page``/``page_size``. Once page 1 told the total
         (``X-Total-Count``) the other pages are fetched concurrently under the instance's
-        bound; rows are parsed page by page so raw JSON of a huge listing is never all held.
+        bound; pages are decoded one by one so raw JSON of a huge listing is never all held.
         """
 
-        def fetch(page: int) -> tuple[list[Any], int | None]:
+        def fetch(page: int) -> tuple[list[T], int | None]:
             query = {**(params or {}), "page": page, "page_size": PAGE_SIZE}
             response = self.request("GET", path, kind=kind, params=query, headers=headers)
-            batch = self.json(response)
-            if not isinstance(batch, list):
-                raise self.protocol_error(response, "expected a JSON array for a list endpoint")
-            return ([parse(row) for row in batch] if parse else batch), _total_count(response)
+            return self.decoded(response, decode), _total_count(response)
 
         items, total = fetch(1)
         if len(items) < PAGE_SIZE:

@@ -8,24 +8,20 @@ a GET fires a pull event that bumps pull counts and ``update_time`` on the insta
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from functools import partial
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 from urllib.parse import quote
 
-from syncd.errors import HarborAuthError, HarborForbidden, HarborProtocolError
-from syncd.harbor.decode import (
-    parse_artifact,
-    parse_execution,
-    parse_policy,
-    parse_registry,
-    parse_repository,
-)
+from syncd.errors import HarborAuthError, HarborForbidden
+from syncd.harbor import decode
 from syncd.harbor.session import API, HarborSession, RequestRecord
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from types import TracebackType
 
     from syncd.core.model import Artifact, Execution, Policy, Registry, Repository
+    from syncd.harbor.models import Project, ReplicationTask
 
 __all__ = ["MANIFEST_ACCEPT", "HarborClient", "RequestRecord", "repository_path"]
 
@@ -37,6 +33,7 @@ MANIFEST_ACCEPT = (
 )
 """Every manifest type: distribution 404s OCI content when the OCI type is not accepted."""
 
+T = TypeVar("T")
 _REPO = "/projects/{project_name}/repositories/{repository_name}"
 _ARTIFACT_FLAGS = {"with_tag": "true", "with_label": "true", "with_accessory": "true"}
 
@@ -45,10 +42,8 @@ def _name(repo: Repository) -> str:
     return repo.name
 
 
-def _id(row: Any) -> object:
-    # Unhashable or missing ids fall back to the row's identity; parse_* reports bad rows.
-    value = row.get("id") if isinstance(row, dict) else None
-    return value if isinstance(value, int) else id(row)
+def _id(row: Registry | Policy | Execution) -> int:
+    return row.id
 
 
 def repository_path(repo_full: str) -> str:
@@ -117,29 +112,26 @@ class HarborClient(HarborSession):
         return response.text.strip() == "Pong"
 
     def health(self) -> dict[str, Any]:
-        """Return the raw ``OverallHealthStatus`` (HTTP 200 even when unhealthy)."""
-        return self._object(self.get_json(f"{API}/health", kind="/health"), "health")
+        """Return ``OverallHealthStatus`` as a dict (HTTP 200 even when unhealthy)."""
+        return self._get(f"{API}/health", kind="/health", decode=decode.decode_health)
 
     def systeminfo(self) -> dict[str, Any]:
-        """Return the raw ``GeneralInfo``."""
-        return self._object(self.get_json(f"{API}/systeminfo", kind="/systeminfo"), "systeminfo")
+        """Return the ``GeneralInfo`` fields syncd reads, as a dict."""
+        return self._get(f"{API}/systeminfo", kind="/systeminfo", decode=decode.decode_systeminfo)
 
-    def _object(self, value: Any, what: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise HarborProtocolError(
-                f"instance {self.name}: {what} is not a JSON object", instance=self.name
-            )
-        return value
+    def _get(self, path: str, *, kind: str, decode: Callable[[bytes], T]) -> T:
+        return self.decoded(self.request("GET", path, kind=kind), decode)
 
     # ----------------------------------------------------------------------- catalog
 
-    def list_projects(self) -> list[dict[str, Any]]:
-        """Every project visible to us (raw JSON; ``with_detail=false`` is cheaper)."""
+    def list_projects(self) -> list[Project]:
+        """Every project visible to us (``with_detail=false`` is cheaper)."""
         return self.get_all(
             f"{API}/projects",
             kind="/projects",
             params={"with_detail": "false", "sort": "name"},
-            key=lambda row: row.get("name") if isinstance(row, dict) else None,
+            decode=decode.decode_projects,
+            key=lambda project: project.name,
         )
 
     def list_repositories(self, project: str, *, q: str | None = None) -> list[Repository]:
@@ -152,7 +144,7 @@ class HarborClient(HarborSession):
             path,
             kind="/projects/{project_name}/repositories",
             params=params,
-            parse=parse_repository,
+            decode=decode.decode_repositories,
             key=_name,
         )
 
@@ -162,13 +154,13 @@ class HarborClient(HarborSession):
             f"{API}/repositories",
             kind="/repositories",
             params={"sort": "name"},
-            parse=parse_repository,
+            decode=decode.decode_repositories,
             key=_name,
         )
 
     def get_repository(self, repo_full: str) -> Repository:
         """One repository by full name."""
-        return parse_repository(self.get_json(repository_path(repo_full), kind=_REPO))
+        return self._get(repository_path(repo_full), kind=_REPO, decode=decode.decode_repository)
 
     def list_artifacts(self, repo_full: str) -> tuple[Artifact, ...]:
         """Artifacts of a repository with tags, labels and accessories embedded."""
@@ -179,7 +171,7 @@ class HarborClient(HarborSession):
                 f"{repository_path(repo_full)}/artifacts",
                 kind=f"{_REPO}/artifacts",
                 params=_ARTIFACT_FLAGS,
-                parse=parse_artifact,
+                decode=decode.decode_artifacts,
                 key=lambda art: art.digest,
             )
         )
@@ -194,22 +186,13 @@ class HarborClient(HarborSession):
             kind="/projects/{project_name_or_id}/artifacts",
             params=_ARTIFACT_FLAGS,
             headers={"X-Is-Resource-Name": "true"},  # a numeric project name is still a name
-            parse=self._project_artifact,
+            decode=decode.decode_project_artifacts,
             key=lambda row: (row[0], row[1].digest),
         )
         grouped: dict[str, list[Artifact]] = {}
         for repo, art in rows:
             grouped.setdefault(repo, []).append(art)
         return {repo: tuple(arts) for repo, arts in grouped.items()}
-
-    def _project_artifact(self, row: Any) -> tuple[str, Artifact]:
-        repo = row.get("repository_name") if isinstance(row, dict) else None
-        if not isinstance(repo, str) or not repo:
-            raise HarborProtocolError(
-                f"instance {self.name}: project artifact lacks field 'repository_name'",
-                instance=self.name,
-            )
-        return repo, parse_artifact(row)
 
     def delete_artifact(self, repo_full: str, digest: str) -> None:
         """Delete one artifact by digest (never retried)."""
@@ -241,20 +224,26 @@ class HarborClient(HarborSession):
 
     def list_registries(self) -> list[Registry]:
         """Registry endpoints configured on this instance."""
-        rows = self.get_all(f"{API}/registries", kind="/registries", key=_id)
-        return [parse_registry(r) for r in rows]
+        return self.get_all(
+            f"{API}/registries", kind="/registries", decode=decode.decode_registries, key=_id
+        )
 
     def list_policies(self, *, owner: str) -> list[Policy]:
         """Every replication policy on this instance (``owner`` is this instance's name)."""
-        rows = self.get_all(f"{API}/replication/policies", kind="/replication/policies", key=_id)
-        return [parse_policy(row, owner=owner) for row in rows]
+        return self.get_all(
+            f"{API}/replication/policies",
+            kind="/replication/policies",
+            decode=partial(decode.decode_policies, owner=owner),
+            key=_id,
+        )
 
     def get_policy(self, policy_id: int, *, owner: str) -> Policy:
         """One replication policy."""
-        body = self.get_json(
-            f"{API}/replication/policies/{policy_id}", kind="/replication/policies/{id}"
+        return self._get(
+            f"{API}/replication/policies/{policy_id}",
+            kind="/replication/policies/{id}",
+            decode=partial(decode.decode_policy, owner=owner),
         )
-        return parse_policy(body, owner=owner)
 
     def put_policy(self, policy_id: int, body: Mapping[str, Any]) -> None:
         """Replace a policy (a full replace: send the whole object back)."""
@@ -286,23 +275,28 @@ class HarborClient(HarborSession):
             params["policy_id"] = policy_id
         if status is not None:
             params["status"] = status
-        rows = self.get_all(
-            f"{API}/replication/executions", kind="/replication/executions", params=params, key=_id
+        return self.get_all(
+            f"{API}/replication/executions",
+            kind="/replication/executions",
+            params=params,
+            decode=partial(decode.decode_executions, instance=self.name),
+            key=_id,
         )
-        return [parse_execution(row, instance=self.name) for row in rows]
 
     def get_execution(self, execution_id: int) -> Execution:
         """One execution."""
-        body = self.get_json(
-            f"{API}/replication/executions/{execution_id}", kind="/replication/executions/{id}"
+        return self._get(
+            f"{API}/replication/executions/{execution_id}",
+            kind="/replication/executions/{id}",
+            decode=partial(decode.decode_execution, instance=self.name),
         )
-        return parse_execution(body, instance=self.name)
 
-    def list_tasks(self, execution_id: int) -> list[dict[str, Any]]:
-        """List the raw tasks of an execution."""
+    def list_tasks(self, execution_id: int) -> list[ReplicationTask]:
+        """List the tasks of an execution."""
         return self.get_all(
             f"{API}/replication/executions/{execution_id}/tasks",
             kind="/replication/executions/{id}/tasks",
+            decode=decode.decode_tasks,
         )
 
     def stop_execution(self, execution_id: int) -> None:

@@ -1,16 +1,22 @@
-"""Harbor JSON -> ``syncd.core.model`` values, at the client boundary.
+"""Harbor response bodies -> ``syncd.core.model`` values, at the client boundary.
 
-Pure functions. Every field the spec marks ``x-nullable`` (or that Harbor omits) falls back to
-the value Harbor itself would use; a field the decision core cannot do without (a digest, an id,
-a name) missing or of the wrong type raises ``HarborProtocolError`` naming that field.
+Pure functions from raw JSON bytes. A whole body (a page) is validated at once against
+``syncd.harbor.models`` through a ``TypeAdapter``, straight from the bytes (no ``json.loads`` of
+the many fields syncd never reads); a mismatch raises ``HarborProtocolError`` naming the field
+path (``artifacts[3].tags[0].name: Field required``). Each wire model then maps onto the core's
+frozen values here. This mapping is the only per-row Python on the cold pass's hot path
+(every artifact of every repository), so it stays a single flat function per row.
 """
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
 
 from syncd.core.model import (
     Artifact,
@@ -22,212 +28,245 @@ from syncd.core.model import (
     Repository,
 )
 from syncd.errors import HarborProtocolError
+from syncd.harbor import models as wire
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pydantic_core import ErrorDetails
 
 __all__ = [
-    "parse_artifact",
-    "parse_execution",
-    "parse_policy",
-    "parse_registry",
-    "parse_repository",
-    "parse_time",
+    "decode_artifacts",
+    "decode_execution",
+    "decode_executions",
+    "decode_health",
+    "decode_policies",
+    "decode_policy",
+    "decode_project_artifacts",
+    "decode_projects",
+    "decode_registries",
+    "decode_repositories",
+    "decode_repository",
+    "decode_systeminfo",
+    "decode_tasks",
+    "when",
 ]
 
-_DEFAULT_MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
-
-
-def _obj(d: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(d, Mapping):
-        raise HarborProtocolError(f"{what}: expected a JSON object, got {type(d).__name__}")
-    return d
-
-
-def _req_str(d: Mapping[str, Any], key: str, what: str) -> str:
-    value = d.get(key)
-    if not isinstance(value, str) or not value:
-        raise HarborProtocolError(f"{what}: field {key!r} is missing or not a non-empty string")
-    return value
-
-
-def _req_int(d: Mapping[str, Any], key: str, what: str) -> int:
-    value = d.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise HarborProtocolError(f"{what}: field {key!r} is missing or not an integer")
-    return value
-
-
-def _int(d: Mapping[str, Any], key: str, what: str, *, default: int = 0) -> int:
-    value = d.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise HarborProtocolError(f"{what}: field {key!r} is not an integer")
-    return value
-
-
-def _str(d: Mapping[str, Any], key: str, *, default: str = "") -> str:
-    value = d.get(key)
-    return value if isinstance(value, str) else default
-
-
-def _list(d: Mapping[str, Any], key: str, what: str) -> list[Any]:
-    value = d.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise HarborProtocolError(f"{what}: field {key!r} is not a list")
-    return value
-
-
-def parse_time(value: Any, *, field: str) -> datetime | None:
-    """Parse an RFC 3339 timestamp to an aware datetime (naive means UTC); null/empty is None."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise HarborProtocolError(f"field {field!r} is not a timestamp string")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise HarborProtocolError(f"field {field!r} is not an RFC 3339 timestamp") from None
-    if parsed.year == 1:  # Go's zero time.Time: Harbor's "never" (unfinished end_time, pull_time)
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _names(items: list[Any], key: str, what: str) -> list[str]:
-    return [_req_str(_obj(item, what), key, what) for item in items]
-
-
-def parse_artifact(d: Any) -> Artifact:
-    """One entry of the artifact listing (with tags, labels and accessories)."""
-    a = _obj(d, "artifact")
-    digest = _req_str(a, "digest", "artifact")
-    what = f"artifact {digest}"
-    # A catalog holds ~10^5 artifacts: intern the few distinct type strings and share the
-    # empty containers instead of keeping a copy per artifact (the benchmark's RSS budget).
-    return Artifact(
-        digest=digest,
-        tags=_frozen(_names(_list(a, "tags", what), "name", f"{what} tag")),
-        push_time=parse_time(a.get("push_time"), field="push_time"),
-        type=sys.intern(_str(a, "type", default="IMAGE")),
-        media_type=sys.intern(_str(a, "manifest_media_type", default=_DEFAULT_MANIFEST_TYPE)),
-        references=_tuple(_names(_list(a, "references", what), "child_digest", f"{what} ref")),
-        accessories=_tuple(_names(_list(a, "accessories", what), "digest", f"{what} accessory")),
-        labels=_frozen(_names(_list(a, "labels", what), "name", f"{what} label")),
-    )
-
+T = TypeVar("T")
+_ARTIFACTS = TypeAdapter(list[wire.Artifact])
+_PROJECT_ARTIFACTS = TypeAdapter(list[wire.ProjectArtifact])
+_REPOSITORIES = TypeAdapter(list[wire.Repository])
+_REPOSITORY = TypeAdapter(wire.Repository)
+_PROJECTS = TypeAdapter(list[wire.Project])
+_REGISTRIES = TypeAdapter(list[wire.Registry])
+_POLICIES = TypeAdapter(list[wire.ReplicationPolicy])
+_POLICY = TypeAdapter(wire.ReplicationPolicy)
+_EXECUTIONS = TypeAdapter(list[wire.ReplicationExecution])
+_EXECUTION = TypeAdapter(wire.ReplicationExecution)
+_TASKS = TypeAdapter(list[wire.ReplicationTask])
+_SYSTEMINFO = TypeAdapter(wire.GeneralInfo)
+_HEALTH = TypeAdapter(wire.OverallHealthStatus)
 
 _EMPTY_SET: frozenset[str] = frozenset()
-_EMPTY_TUPLE: tuple[str, ...] = ()
+_intern = sys.intern
+_MESSAGES = {  # pydantic's words for JSON's
+    "json_invalid": "response body is not valid JSON",
+    "list_type": "expected a JSON array",
+    "dataclass_type": "expected a JSON object",
+    "dataclass_args_type": "expected a JSON object",
+}
 
 
-def _frozen(items: list[str]) -> frozenset[str]:
-    # Tag and label names repeat across a catalog ("latest", "1.0"): share one copy each.
-    return frozenset(map(sys.intern, items)) if items else _EMPTY_SET
+def _load(adapter: TypeAdapter[T], body: bytes | str, *, what: str) -> T:
+    """Validate a raw JSON ``body``; a mismatch is a ``HarborProtocolError`` naming the path."""
+    try:
+        return adapter.validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise HarborProtocolError(f"{_describe(errors[0], what)}{more}") from None
 
 
-def _tuple(items: list[str]) -> tuple[str, ...]:
-    return tuple(items) if items else _EMPTY_TUPLE
+def _describe(error: ErrorDetails, what: str) -> str:
+    path = what + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+    message = _MESSAGES.get(error["type"], error["msg"])
+    if error["type"] == "json_invalid":  # where it broke: a cut-off body reads "EOF while ..."
+        message += f" ({error.get('ctx', {}).get('error', '')})"
+    return f"{path}: {message}"
 
 
-def parse_repository(d: Any) -> Repository:
-    """One repository (without artifacts); ``name`` is the full name including the project."""
-    r = _obj(d, "repository")
-    name = _req_str(r, "name", "repository")
+def when(value: datetime | Literal[""] | None) -> datetime | None:
+    """Return a wire time as an aware UTC datetime (naive is UTC); unset or Go's zero is None."""
+    if not value or value.year == 1:  # Go's zero time.Time: Harbor's "never" (pull_time, ...)
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:  # one shared tzinfo, instead of one offset object per parsed timestamp
+        return value.astimezone(UTC)
+    except OverflowError:  # an offset pushing it past year 9999: the same instant as written
+        return value
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+def _artifact(a: wire.Artifact) -> Artifact:
+    # A catalog holds ~10^5 artifacts: intern the few distinct type, tag and label strings and
+    # share the empty containers instead of keeping a copy per artifact (the bench's RSS budget).
+    tags, labels, refs, accessories = a.tags, a.labels, a.references, a.accessories
+    return Artifact(
+        digest=a.digest,
+        tags=frozenset([_intern(t.name) for t in tags]) if tags else _EMPTY_SET,
+        push_time=when(a.push_time),
+        type=_intern(a.type),
+        media_type=_intern(a.manifest_media_type),
+        references=tuple([r.child_digest for r in refs]) if refs else (),
+        accessories=tuple([x.digest for x in accessories]) if accessories else (),
+        labels=frozenset([_intern(x.name) for x in labels]) if labels else _EMPTY_SET,
+    )
+
+
+def decode_artifacts(body: bytes | str) -> list[Artifact]:
+    """One page of a repository's artifact listing (with tags, labels and accessories)."""
+    return [_artifact(a) for a in _load(_ARTIFACTS, body, what="artifacts")]
+
+
+def decode_project_artifacts(body: bytes | str) -> list[tuple[str, Artifact]]:
+    """One page of a project-wide artifact listing, each with its full repository name."""
+    rows = _load(_PROJECT_ARTIFACTS, body, what="artifacts")
+    return [(a.repository_name, _artifact(a)) for a in rows]
+
+
+def _repository(r: wire.Repository) -> Repository:
     return Repository(
-        name=name,
-        artifact_count=_int(r, "artifact_count", f"repository {name}"),
-        update_time=parse_time(r.get("update_time"), field="update_time"),
+        name=r.name, artifact_count=r.artifact_count or 0, update_time=when(r.update_time)
     )
 
 
-def parse_registry(d: Any) -> Registry:
-    """One registry endpoint; an unknown status is reported as ``unknown``, never as healthy."""
-    r = _obj(d, "registry")
-    return Registry(
-        id=_req_int(r, "id", "registry"),
-        name=_req_str(r, "name", "registry"),
-        url=_str(r, "url"),
-        type=_str(r, "type", default="harbor"),
-        status=_str(r, "status", default="unknown"),
+def decode_repositories(body: bytes | str) -> list[Repository]:
+    """One page of repositories (without artifacts)."""
+    return [_repository(r) for r in _load(_REPOSITORIES, body, what="repositories")]
+
+
+def decode_repository(body: bytes | str) -> Repository:
+    """One repository (without artifacts)."""
+    return _repository(_load(_REPOSITORY, body, what="repository"))
+
+
+def decode_projects(body: bytes | str) -> list[wire.Project]:
+    """One page of projects (no core value: nothing in the decision core reads projects)."""
+    return _load(_PROJECTS, body, what="projects")
+
+
+# --------------------------------------------------------------------------- replication
+
+
+def decode_registries(body: bytes | str) -> list[Registry]:
+    """One page of registry endpoints; an unknown status stays ``unknown``, never healthy."""
+    return [
+        Registry(id=r.id, name=r.name, url=r.url, type=r.type, status=r.status)
+        for r in _load(_REGISTRIES, body, what="registries")
+    ]
+
+
+def _filter(f: wire.ReplicationFilter) -> Filter:
+    value = f.value
+    return Filter(
+        type=f.type,
+        value=tuple(value) if isinstance(value, list) else value or "",
+        decoration=f.decoration,
     )
 
 
-def _registry_id(p: Mapping[str, Any], key: str, what: str) -> int:
-    # Harbor treats an absent registry as the local one (id 0), on read and on write.
-    registry = p.get(key)
-    if registry is None:
-        return 0
-    return _int(_obj(registry, f"{what} {key}"), "id", f"{what} {key}")
-
-
-def _filter(d: Any, what: str) -> Filter:
-    f = _obj(d, what)
-    value = f.get("value")
-    if isinstance(value, list):
-        parsed: str | tuple[str, ...] = tuple(str(v) for v in value)
-    elif value is None or isinstance(value, str):
-        parsed = value or ""
-    else:
-        raise HarborProtocolError(f"{what}: field 'value' is neither a string nor a list")
-    return Filter(type=_req_str(f, "type", what), value=parsed, decoration=_str(f, "decoration"))
-
-
-def parse_policy(d: Any, *, owner: str) -> Policy:
-    """Parse a policy read from ``owner``; the raw JSON is kept for full-replace PUTs."""
-    p = _obj(d, "replication policy")
-    policy_id = _req_int(p, "id", "replication policy")
-    what = f"replication policy {policy_id}"
-    trigger = p.get("trigger")
-    trigger = _obj(trigger, f"{what} trigger") if trigger is not None else {}
-    settings = trigger.get("trigger_settings")
-    settings = _obj(settings, f"{what} trigger_settings") if settings is not None else {}
-    replace_count = p.get("dest_namespace_replace_count")
-    deletion = p.get("replicate_deletion")
+def _policy(p: wire.ReplicationPolicy, raw: dict[str, Any], *, owner: str) -> Policy:
+    trigger = p.trigger or wire.ReplicationTrigger()
+    settings = trigger.trigger_settings
+    deletion = p.replicate_deletion if p.replicate_deletion is not None else p.deletion
+    replace_count = p.dest_namespace_replace_count
     return Policy(
         owner=owner,
-        id=policy_id,
-        name=_req_str(p, "name", what),
-        enabled=bool(p.get("enabled")),
-        src_registry_id=_registry_id(p, "src_registry", what),
-        dest_registry_id=_registry_id(p, "dest_registry", what),
-        trigger=_str(trigger, "type", default="manual") or "manual",
-        cron=_str(settings, "cron") or None,
-        filters=tuple(_filter(f, f"{what} filter") for f in _list(p, "filters", what)),
-        dest_namespace=_str(p, "dest_namespace"),
-        # Harbor maps an absent count to -1 (legacy flattening) too.
-        dest_namespace_replace_count=replace_count if isinstance(replace_count, int) else -1,
-        override=bool(p.get("override")),
-        replicate_deletion=bool(deletion if deletion is not None else p.get("deletion")),
-        raw=dict(p),
+        id=p.id,
+        name=p.name,
+        enabled=p.enabled,
+        # Harbor treats an absent registry as the local one (id 0), on read and on write.
+        src_registry_id=p.src_registry.id if p.src_registry else 0,
+        dest_registry_id=p.dest_registry.id if p.dest_registry else 0,
+        trigger=trigger.type or "manual",
+        cron=(settings.cron if settings else "") or None,
+        filters=tuple(_filter(f) for f in p.filters or ()),
+        dest_namespace=p.dest_namespace,
+        dest_namespace_replace_count=replace_count if replace_count is not None else -1,
+        override=p.override,
+        replicate_deletion=bool(deletion),
+        raw=raw,
     )
 
 
-def _status(value: Any) -> ExecutionStatus:
+def decode_policies(body: bytes | str, *, owner: str) -> list[Policy]:
+    """One page of ``owner``'s policies; each keeps its raw JSON for full-replace PUTs."""
+    policies = _load(_POLICIES, body, what="policies")
+    raws: Sequence[dict[str, Any]] = json.loads(body)  # valid: the models just read it
+    return [_policy(p, raw, owner=owner) for p, raw in zip(policies, raws, strict=True)]
+
+
+def decode_policy(body: bytes | str, *, owner: str) -> Policy:
+    """One policy read from ``owner``, with its raw JSON kept for full-replace PUTs."""
+    return _policy(_load(_POLICY, body, what="policy"), json.loads(body), owner=owner)
+
+
+def _status(value: str | None) -> ExecutionStatus:
     # Harbor reports any internal status it cannot convert as ""; treat it as not yet
     # terminal so the watcher keeps polling (bounded by its timeout) instead of guessing.
     try:
-        return ExecutionStatus(value)
+        return ExecutionStatus(value or "")
     except ValueError:
         return ExecutionStatus.PENDING
 
 
-def parse_execution(d: Any, *, instance: str) -> Execution:
-    """Parse a replication execution on ``instance``."""
-    e = _obj(d, "replication execution")
-    execution_id = _req_int(e, "id", "replication execution")
-    what = f"replication execution {execution_id}"
+def _execution(e: wire.ReplicationExecution, *, instance: str) -> Execution:
     return Execution(
         instance=instance,
-        id=execution_id,
-        policy_id=_req_int(e, "policy_id", what),
-        status=_status(e.get("status")),
-        trigger=_str(e, "trigger", default="manual"),
-        start_time=parse_time(e.get("start_time"), field="start_time"),
-        end_time=parse_time(e.get("end_time"), field="end_time"),
-        status_text=_str(e, "status_text"),
-        total=_int(e, "total", what),
-        succeed=_int(e, "succeed", what),
-        failed=_int(e, "failed", what),
-        in_progress=_int(e, "in_progress", what),
-        stopped=_int(e, "stopped", what),
+        id=e.id,
+        policy_id=e.policy_id,
+        status=_status(e.status),
+        trigger=e.trigger,
+        start_time=when(e.start_time),
+        end_time=when(e.end_time),
+        status_text=e.status_text,
+        total=e.total,
+        succeed=e.succeed,
+        failed=e.failed,
+        in_progress=e.in_progress,
+        stopped=e.stopped,
     )
+
+
+def decode_executions(body: bytes | str, *, instance: str) -> list[Execution]:
+    """One page of executions on ``instance``."""
+    rows = _load(_EXECUTIONS, body, what="executions")
+    return [_execution(e, instance=instance) for e in rows]
+
+
+def decode_execution(body: bytes | str, *, instance: str) -> Execution:
+    """One execution on ``instance``."""
+    return _execution(_load(_EXECUTION, body, what="execution"), instance=instance)
+
+
+def decode_tasks(body: bytes | str) -> list[wire.ReplicationTask]:
+    """One page of an execution's tasks (no core value: only reported, never decided on)."""
+    return _load(_TASKS, body, what="tasks")
+
+
+# --------------------------------------------------------------------------- instance
+
+
+def decode_systeminfo(body: bytes | str) -> dict[str, Any]:
+    """``/systeminfo`` as the fields syncd reads (``harbor_version`` may be None)."""
+    return asdict(_load(_SYSTEMINFO, body, what="systeminfo"))
+
+
+def decode_health(body: bytes | str) -> dict[str, Any]:
+    """``/health`` shaped for ``core.health.classify`` (a null component list is empty)."""
+    health = _load(_HEALTH, body, what="health")
+    components = [asdict(c) for c in health.components or ()]
+    return {"status": health.status, "components": components}

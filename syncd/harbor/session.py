@@ -335,13 +335,6 @@ class HarborSession:
 
     # ----------------------------------------------------------------------- JSON helpers
 
-    def json(self, response: httpx.Response) -> Any:
-        """Decode a JSON body, or raise ``HarborProtocolError``."""
-        try:
-            return response.json()
-        except ValueError:
-            raise self.protocol_error(response, "response body is not valid JSON") from None
-
     def protocol_error(self, response: httpx.Response, message: str) -> HarborProtocolError:
         """Build a ``HarborProtocolError`` about ``response``."""
         return HarborProtocolError(
@@ -356,11 +349,12 @@ class HarborSession:
             ),
         )
 
-    def get_json(
-        self, path: str, *, kind: str, params: Mapping[str, str | int] | None = None
-    ) -> Any:
-        """GET ``path`` and decode the JSON body."""
-        return self.json(self.request("GET", path, kind=kind, params=params))
+    def decoded(self, response: httpx.Response, decode: Callable[[bytes], R]) -> R:
+        """Decode the raw body with ``decode``; its protocol error gains the request's facts."""
+        try:
+            return decode(response.content)
+        except HarborProtocolError as exc:
+            raise self.protocol_error(response, str(exc)) from None
 
     def get_all(
         self,
@@ -369,28 +363,25 @@ class HarborSession:
         kind: str,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
-        parse: Callable[[Any], Any] | None = None,
-        key: Callable[[Any], Hashable] | None = None,
-    ) -> list[Any]:
-        """Fetch every item of a paged list by page number, each page through ``parse``.
+        decode: Callable[[bytes], list[T]],
+        key: Callable[[T], Hashable] | None = None,
+    ) -> list[T]:
+        """Fetch every item of a paged list by page number, each raw page through ``decode``.
 
         The ``Link`` header is path-only and carries an *unescaped* query, so it is never
         followed; pages are built from ``page``/``page_size``. Once page 1 told the total
         (``X-Total-Count``) the other pages are fetched concurrently under the instance's
-        bound; rows are parsed page by page so raw JSON of a huge listing is never all held.
+        bound; pages are decoded one by one so raw JSON of a huge listing is never all held.
         The listing must prove itself complete: every page announces the same total, the
         rows add up to it, a full last page is followed by an empty one (an understated
-        total), and ``key`` (of parsed rows) never repeats. Otherwise, after one more try
+        total), and ``key`` (of decoded rows) never repeats. Otherwise, after one more try
         (a push between pages shifts rows), ``IncompleteListingError``.
         """
 
-        def fetch(page: int) -> tuple[list[Any], int | None]:
+        def fetch(page: int) -> tuple[list[T], int | None]:
             query = {**(params or {}), "page": page, "page_size": PAGE_SIZE}
             response = self.request("GET", path, kind=kind, params=query, headers=headers)
-            batch = self.json(response)
-            if not isinstance(batch, list):
-                raise self.protocol_error(response, "expected a JSON array for a list endpoint")
-            return ([parse(row) for row in batch] if parse else batch), _total_count(response)
+            return self.decoded(response, decode), _total_count(response)
 
         for attempt in range(1, _LISTING_ATTEMPTS + 1):
             items, total = fetch(1)

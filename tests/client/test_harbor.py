@@ -70,7 +70,9 @@ def test_pagination_walks_page_numbers_and_ignores_link(client, router, sent):
     router.get(f"{API}/projects/lib/repositories").mock(side_effect=page)
     repos = client.list_repositories("lib")
     assert len(repos) == 250
-    assert sorted(_query(r)["page"] for r in sent) == ["1", "2", "3"]  # 2 and 3 concurrently
+    pages = [_query(r)["page"] for r in sent]
+    # Page 1 first (it tells the total); 2 and 3 go out concurrently, in either order.
+    assert (pages[0], sorted(pages)) == ("1", ["1", "2", "3"])
     assert {_query(r)["page_size"] for r in sent} == {"100"}
     assert all(r.url.path == f"{API}/projects/lib/repositories" for r in sent)
 
@@ -101,7 +103,7 @@ def test_pagination_without_total_count_stops_on_a_short_page(client, router, se
 def test_list_projects_asks_without_detail(client, router, sent):
     """Projects are listed with with_detail=false."""
     router.get(f"{API}/projects").respond(200, json=[{"project_id": 1, "name": "lib"}])
-    assert client.list_projects() == [{"project_id": 1, "name": "lib"}]
+    assert [(p.project_id, p.name) for p in client.list_projects()] == [(1, "lib")]
     assert _query(sent[0])["with_detail"] == "false"
 
 
@@ -110,6 +112,17 @@ def test_list_rejects_a_non_array_body(client, router):
     router.get(f"{API}/registries").respond(200, json={"oops": 1})
     with pytest.raises(HarborProtocolError, match="JSON array"):
         client.list_registries()
+
+
+def test_a_malformed_row_names_the_instance_request_and_field_path(client, router):
+    """A bad field deep in a page is a protocol error naming instance, path and request."""
+    rows = [{"digest": DIGEST, "tags": [{"name": "v1"}]}, {"digest": DIGEST, "tags": [{"id": 1}]}]
+    router.get(f"{API}/projects/lib/repositories/a/artifacts").respond(200, json=rows)
+    with pytest.raises(HarborProtocolError) as info:
+        client.list_artifacts("lib/a")
+    assert str(info.value).startswith("instance a: artifacts[1].tags[0].name: Field required")
+    assert (info.value.instance, info.value.status, info.value.method) == ("a", 200, "GET")
+    assert info.value.url == f"{API}/projects/lib/repositories/a/artifacts"
 
 
 # --------------------------------------------------------------------------- encoding
@@ -410,11 +423,12 @@ def test_policies_keep_raw_json_and_put_sends_it_back(client, router, sent):
 
 
 def test_stop_execution_and_tasks(client, router, sent):
-    """Stop is a body-less PUT; tasks are listed raw."""
+    """Stop is a body-less PUT; tasks are listed."""
     router.put(f"{API}/replication/executions/8").respond(200)
-    router.get(f"{API}/replication/executions/8/tasks").respond(200, json=[{"id": 1}])
+    task = {"id": 1, "execution_id": 8, "status": "Stopped"}
+    router.get(f"{API}/replication/executions/8/tasks").respond(200, json=[task])
     client.stop_execution(8)
-    assert client.list_tasks(8) == [{"id": 1}]
+    assert [(t.id, t.execution_id, t.status) for t in client.list_tasks(8)] == [(1, 8, "Stopped")]
     assert sent[0].content == b""
 
 

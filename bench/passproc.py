@@ -106,8 +106,18 @@ def _cpu() -> float:
 
 
 def _peak_rss() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024  # KiB on Linux, bytes on macOS
+    """Return this process's resident-set high-water mark in bytes.
+
+    Linux's ``ru_maxrss`` is wrong here: exec keeps the high-water mark of the image it replaces,
+    which after ``vfork`` is the parent's (the benchmark's, holding catalogs); ``VmHWM`` belongs
+    to this process's own address space.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS
 
 
 def _run(config: Path, calls: CallCounter) -> dict[str, Any]:

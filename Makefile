@@ -37,9 +37,10 @@ wheel-check:  ## the built wheel, installed without extras, runs --help, sim --h
 
 test: setup lint unit wheel-check  ## lint, types, architecture contract, all tests, the wheel
 
-bench: $(STAMP)  ## benchmark figures (not part of the pass/fail suite)
+bench: $(STAMP)  ## benchmark figures (not part of the pass/fail suite): snapshot, then real passes
 	$(BIN)/python -m bench.snapshot
 	$(BIN)/python -m bench.listener
+	$(BIN)/python -m bench.realpass
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

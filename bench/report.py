@@ -14,7 +14,16 @@ if TYPE_CHECKING:
     from bench.diffbench import DiffFigures
     from bench.measure import PassFigures
 
-__all__ = ["MB", "Check", "checks", "print_checks", "print_diff", "print_kinds", "print_table"]
+__all__ = [
+    "MB",
+    "Check",
+    "checks",
+    "print_checks",
+    "print_diff",
+    "print_kinds",
+    "print_pipe_table",
+    "print_table",
+]
 
 MB = 1024 * 1024
 CALLS_RATIO_TARGET = 1.1
@@ -70,7 +79,8 @@ def _row(fig: PassFigures) -> tuple[str, ...]:
     )
 
 
-def _print_pipe_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+def print_pipe_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print a Markdown pipe table with padded columns."""
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -80,7 +90,7 @@ def _print_pipe_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> N
 
 def print_table(figures: Sequence[PassFigures]) -> None:
     """Print one row per scenario (a Markdown pipe table, pasteable into the docs)."""
-    _print_pipe_table(_COLUMNS, [_row(f) for f in figures])
+    print_pipe_table(_COLUMNS, [_row(f) for f in figures])
 
 
 def print_kinds(figures: Sequence[PassFigures]) -> None:
@@ -90,7 +100,7 @@ def print_kinds(figures: Sequence[PassFigures]) -> None:
         for fig in figures
         for kind, k in fig.calls_by_kind.items()
     ]
-    _print_pipe_table(("scenario", "endpoint", "calls", "mean ms", "span s"), rows)
+    print_pipe_table(("scenario", "endpoint", "calls", "mean ms", "span s"), rows)
 
 
 def print_diff(diff: DiffFigures) -> None:
@@ -145,7 +155,7 @@ def checks(
 
 def print_checks(results: Sequence[Check]) -> None:
     """Print PASS/MISS per target."""
-    _print_pipe_table(
+    print_pipe_table(
         ("target", "measured", "limit", "verdict"),
         [(c.name, c.measured, c.target, c.verdict) for c in results],
     )

@@ -31,11 +31,20 @@ STOP_TIMEOUT = 10.0
 class SimProcess:
     """``python -m MODULE --instance NAME ...`` as a child process (a context manager).
 
-    ``MODULE`` is ``syncd.sim`` or a wrapper that takes the same arguments.
+    ``MODULE`` is ``syncd.sim`` or a wrapper that takes the same arguments; ``extra_args`` are
+    passed after the instances.
     """
 
-    def __init__(self, *, instances: tuple[str, ...], cwd: Path, module: str = "syncd.sim") -> None:
+    def __init__(
+        self,
+        *,
+        instances: tuple[str, ...],
+        cwd: Path,
+        module: str = "syncd.sim",
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self._instances = instances
+        self._extra_args = extra_args
         self._module = module
         self._cwd = cwd
         self._proc: subprocess.Popen[bytes] | None = None
@@ -66,6 +75,7 @@ class SimProcess:
         args = [sys.executable, "-m", self._module]
         for name in self._instances:
             args += ["--instance", name]
+        args += self._extra_args  # e.g. ``--dual-master a,b``
         # stderr goes to a file: an unread pipe could fill up and stall the simulator.
         self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
         self._proc = subprocess.Popen(

@@ -153,7 +153,7 @@ def _dispatch(args: argparse.Namespace, run: _Run) -> int:
         sys.stdout.write(yaml.safe_dump(redacted_dump(settings), sort_keys=False))
         return EXIT_OK
     if args.command == "run":
-        from syncd.service.daemon import run_daemon  # noqa: PLC0415 - scheduler only when needed
+        from syncd.service.process import run_daemon  # noqa: PLC0415 - scheduler only when needed
         from syncd.wiring import build_runtime  # noqa: PLC0415
 
         return run_daemon(settings, config_path=args.config, reload=_load, build=build_runtime)

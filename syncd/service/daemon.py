@@ -1,11 +1,11 @@
-"""``syncd run``: the long-running daemon.
+"""The daemon's scheduler: when passes, health probes and leader checks run, and what they feed.
 
 Owns scheduling (APScheduler 3: an interval reconcile with jitter, a faster health poll, and
-on-demand passes for webhooks and recoveries), the HTTP listener's wiring (``GET /report`` shows
-the last pass's result), and the process
-signals: SIGTERM stops taking work, lets an in-flight pass reach its end (a toggle never leaves
-a policy disabled), and exits 0; SIGHUP reloads the configuration, keeping the old one when the
-new one is invalid. A failing pass is logged once and counted; the daemon keeps running.
+on-demand passes for webhooks and recoveries), the callbacks the HTTP listener serves
+(readiness, ``GET /report`` with the last pass's result, webhooks), and stopping (an in-flight
+pass reaches its end: a toggle never leaves a policy disabled) and reloading between passes.
+The process around it (listener, signals) is ``syncd.service.process``. A failing pass is
+logged once and counted; the daemon keeps running.
 Readiness follows the last *complete* pass (an incomplete one observed too little to vouch for
 anything). A state file deleted or replaced under the daemon stops all acting until restart.
 With PostgreSQL state, replicas elect a leader (``engine.leader``): a standby only probes health
@@ -16,7 +16,6 @@ toggled policies until it takes the lock (checked every `LOCK_RETRY_SECONDS` at 
 from __future__ import annotations
 
 import math
-import signal
 import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -32,20 +31,17 @@ from syncd.engine.leader import LOCK_RETRY_SECONDS, Role
 from syncd.engine.observe import probe_health
 from syncd.engine.reconcile import record_health, run_pass
 from syncd.engine.runtime import utcnow
-from syncd.errors import StateError, SyncdError
-from syncd.service.metrics import Metrics
-from syncd.service.webserver import ListenerLimits, start_server
+from syncd.errors import StateError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from pathlib import Path
-    from types import FrameType
 
     from syncd.engine.runtime import Runtime, RuntimeFactory
+    from syncd.service.metrics import Metrics
     from syncd.service.webhook import WebhookEvent
     from syncd.settings import Settings
 
-__all__ = ["Daemon", "run_daemon"]
+__all__ = ["Daemon"]
 
 log = structlog.get_logger("syncd.service.daemon")
 RECONCILE, HEALTH, SOON, LEADER = "reconcile", "health", "reconcile-soon", "leader"
@@ -298,60 +294,3 @@ class Daemon:
 def _grace(seconds: float) -> int:
     """APScheduler wants a positive whole number of seconds; sub-second settings round up."""
     return max(1, math.ceil(seconds))
-
-
-def run_daemon(
-    settings: Settings,
-    *,
-    config_path: Path | None,
-    reload: Callable[[Path | None], Settings],
-    build: RuntimeFactory,
-) -> int:
-    """Run until SIGTERM/SIGINT; SIGHUP reloads ``config_path``."""
-    metrics = Metrics()
-    daemon = Daemon(settings=settings, metrics=metrics, build=build)
-    http = settings.http
-    secret = http.webhook_secret.get_secret_value() if http.webhook_secret else None
-    limits = ListenerLimits(
-        threads=http.threads,
-        max_connections=http.max_connections,
-        request_timeout=http.request_timeout_seconds,
-    )
-    try:
-        server = start_server(
-            bind=http.bind,
-            port=http.port,
-            metrics_registry=metrics.registry,
-            readiness=daemon.readiness,
-            report=daemon.report_json,
-            on_webhook=daemon.on_webhook,
-            webhook_secret=secret,
-            limits=limits,
-        )
-    except SyncdError:  # ListenerError: the CLI prints it as one line, exit 2
-        daemon.discard()
-        raise
-    hup = threading.Event()
-
-    def on_term(signum: int, _frame: FrameType | None) -> None:
-        log.info("daemon.signal", signal=signal.Signals(signum).name)
-        daemon.stopping.set()
-
-    def on_hup(_signum: int, _frame: FrameType | None) -> None:
-        hup.set()
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-    signal.signal(signal.SIGHUP, on_hup)
-    log.info("daemon.started", port=server.port, instances=sorted(settings.instances))
-    daemon.start()
-    while not daemon.stopping.wait(0.2):
-        if hup.is_set():
-            hup.clear()
-            try:
-                daemon.reload(reload(config_path))
-            except SyncdError as exc:  # ConfigError, or a state file the new config cannot open
-                log.exception("config.reload_rejected", error=str(exc))
-    daemon.stop()
-    server.stop()
-    return 0

@@ -1,19 +1,15 @@
 """The HTTP core under ``HarborClient``: one instance's connection, errors, retries, pages.
 
 Owns what every endpoint shares: basic auth with cookies never stored (a ``sid`` cookie sent back
-turns every write into a CSRF 403), a fresh ``X-Request-Id`` per request, TLS verification, a
-per-instance concurrency bound, mapping failures onto ``syncd.errors`` (refused, timeout and TLS
-apart; a failed certificate check says so and names the setting), stamina retries for idempotent
-reads only, and page-number pagination that proves a listing complete (rows = ``X-Total-Count``
-on every page, unique keys) or raises ``IncompleteListingError``. Warns once at start when
-credentials travel unprotected. Knows no endpoint; ``client`` does.
+turns every write into a CSRF 403), a fresh ``X-Request-Id`` per request, a per-instance
+concurrency bound, mapping failures onto ``syncd.errors`` (their kinds and TLS context in
+``transport``), and stamina retries for idempotent reads only. Listings that prove themselves
+complete come from the ``paging`` mixin. Knows no endpoint; ``client`` does.
 """
 
 from __future__ import annotations
 
 import http.cookiejar
-import ipaddress
-import ssl
 import threading
 import time
 import uuid
@@ -31,18 +27,16 @@ from syncd import __version__
 from syncd.errors import (
     HarborError,
     HarborProtocolError,
-    HarborRefused,
     HarborServerError,
-    HarborTimeout,
     HarborTLSError,
-    HarborUnavailable,
-    IncompleteListingError,
     error_class_for_status,
     is_retryable,
 )
+from syncd.harbor.paging import PAGE_SIZE, PagedReads
+from syncd.harbor.transport import classify, tls_verify, warn_if_insecure
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
+    from collections.abc import Callable, Collection, Iterable, Mapping
 
     from syncd.settings import InstanceSettings
 
@@ -55,14 +49,9 @@ __all__ = [
 ]
 
 API = "/api/v2.0"
-PAGE_SIZE = 100
-"""Harbor's maximum; larger page sizes are rejected with 422."""
 
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
 _log = structlog.get_logger(__name__)
-_LISTING_ATTEMPTS = 2
-"""A listing that fails its integrity check is taken once more (a push between pages repeats a
-row); a second failure makes the observation incomplete."""
 
 
 T = TypeVar("T")
@@ -115,55 +104,7 @@ def _status_class(status: int) -> str:
     return f"{status // 100}xx"
 
 
-def _verify(settings: InstanceSettings) -> ssl.SSLContext | bool:
-    if not settings.verify_tls:
-        return False
-    if settings.ca_bundle is not None:
-        return ssl.create_default_context(cafile=str(settings.ca_bundle))
-    return True
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _warn_if_insecure(name: str, settings: InstanceSettings) -> None:
-    """Log a start-up warning when the certificate is not checked or Basic auth is in clear."""
-    url = httpx.URL(settings.url)
-    if url.scheme == "https" and not settings.verify_tls:
-        _log.warning(
-            "harbor.tls_verification_disabled",
-            instance=name,
-            url=settings.url,
-            remedy=f"set instances.{name}.ca_bundle and remove verify_tls: false",
-        )
-    if url.scheme == "http" and not _is_loopback(url.host):
-        _log.warning(
-            "harbor.plaintext_credentials",
-            instance=name,
-            url=settings.url,
-            remedy=f"use an https:// URL for instances.{name}.url",
-        )
-
-
-def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
-    """Find the ``ssl`` error in ``exc``'s cause chain (httpx wraps httpcore wraps ssl)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ssl.SSLError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-class HarborSession:
+class HarborSession(PagedReads):
     """Sends requests to one Harbor instance; endpoint methods live in ``HarborClient``."""
 
     def __init__(
@@ -178,7 +119,7 @@ class HarborSession:
     ) -> None:
         self.name = name
         self._url = settings.url
-        _warn_if_insecure(name, settings)
+        warn_if_insecure(name, settings)
         self._max_concurrency = settings.max_concurrency
         self._on_request = on_request
         self._retry_attempts = retry_attempts
@@ -192,7 +133,7 @@ class HarborSession:
             headers={"User-Agent": f"syncd/{__version__}", "Accept": "application/json"},
             cookies=_NeverStoreJar(),
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            verify=_verify(settings),
+            verify=tls_verify(settings),
             transport=transport,
             follow_redirects=False,
         )
@@ -277,7 +218,7 @@ class HarborSession:
         raise self._error(response)
 
     def _transport_error(self, exc: httpx.RequestError, request: httpx.Request) -> HarborError:
-        cls, message = self._classify(exc)
+        cls, message = classify(exc, name=self.name, url=self._url)
         if cls is HarborTLSError:
             # A probe swallows the error (the instance reads as down): say why, every time.
             _log.warning("harbor.tls_failed", instance=self.name, url=self._url, error=message)
@@ -288,26 +229,6 @@ class HarborSession:
             url=_raw_path(request),
             request_id=request.headers["X-Request-Id"],
         )
-
-    def _classify(self, exc: httpx.RequestError) -> tuple[type[HarborError], str]:
-        tls = _ssl_error(exc)
-        if isinstance(tls, ssl.SSLCertVerificationError):
-            reason = tls.verify_message or tls.reason or str(tls)
-            return HarborTLSError, (
-                f"TLS certificate verification failed for {self.name} ({self._url}): {reason}; "
-                f"set instances.{self.name}.ca_bundle"
-            )
-        if tls is not None:
-            return HarborTLSError, (
-                f"TLS handshake with {self.name} ({self._url}) failed: {tls.reason or tls}; "
-                f"check that instances.{self.name}.url uses the scheme and port Harbor serves"
-            )
-        cls: type[HarborError] = HarborProtocolError
-        if isinstance(exc, httpx.TimeoutException):
-            cls = HarborTimeout
-        elif isinstance(exc, httpx.TransportError):
-            cls = HarborRefused if _refused(exc) else HarborUnavailable
-        return cls, f"no usable response from instance {self.name}: {type(exc).__name__}: {exc}"
 
     def _bump(self) -> None:
         with self._count_lock:
@@ -356,93 +277,7 @@ class HarborSession:
         except HarborProtocolError as exc:
             raise self.protocol_error(response, str(exc)) from None
 
-    def get_all(
-        self,
-        path: str,
-        *,
-        kind: str,
-        params: Mapping[str, str | int] | None = None,
-        headers: Mapping[str, str] | None = None,
-        decode: Callable[[bytes], list[T]],
-        key: Callable[[T], Hashable] | None = None,
-    ) -> list[T]:
-        """Fetch every item of a paged list by page number, each raw page through ``decode``.
-
-        The ``Link`` header is path-only and carries an *unescaped* query, so it is never
-        followed; pages are built from ``page``/``page_size``. Once page 1 told the total
-        (``X-Total-Count``) the other pages are fetched concurrently under the instance's
-        bound; pages are decoded one by one so raw JSON of a huge listing is never all held.
-        The listing must prove itself complete: every page announces the same total, the
-        rows add up to it, a full last page is followed by an empty one (an understated
-        total), and ``key`` (of decoded rows) never repeats. Otherwise, after one more try
-        (a push between pages shifts rows), ``IncompleteListingError``.
-        """
-
-        def fetch(page: int) -> tuple[list[T], int | None]:
-            query = {**(params or {}), "page": page, "page_size": PAGE_SIZE}
-            response = self.request("GET", path, kind=kind, params=query, headers=headers)
-            return self.decoded(response, decode), _total_count(response)
-
-        for attempt in range(1, _LISTING_ATTEMPTS + 1):
-            items, total = fetch(1)
-            problem = self._complete(fetch, items, total)
-            if problem is None and key is not None and len(set(map(key, items))) != len(items):
-                problem = "a row was listed twice (pages shifted under us)"
-            if problem is None:
-                return items
-            if attempt == _LISTING_ATTEMPTS:
-                raise IncompleteListingError(
-                    f"instance {self.name}: incomplete listing: {problem}",
-                    instance=self.name,
-                    method="GET",
-                    url=path,
-                )
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _complete(
-        self,
-        fetch: Callable[[int], tuple[list[Any], int | None]],
-        items: list[Any],
-        total: int | None,
-    ) -> str | None:
-        """Fetch the pages after page 1 into ``items``; say why they are not complete, if so."""
-        if total is None:  # no count to plan with: walk the pages until a short one
-            batch = items
-            while len(batch) >= PAGE_SIZE:
-                batch = fetch(len(items) // PAGE_SIZE + 1)[0]
-                items.extend(batch)
-            return None
-        pages = max(1, -(-total // PAGE_SIZE))
-        for batch, page_total in self.map_concurrent(fetch, range(2, pages + 1)):
-            if page_total != total:
-                return f"X-Total-Count moved from {total} to {page_total} between pages"
-            items.extend(batch)
-        if len(items) != total:
-            return f"{len(items)} rows received, X-Total-Count says {total}"
-        if total and total % PAGE_SIZE == 0 and fetch(pages + 1)[0]:
-            return f"rows beyond the announced X-Total-Count {total}"
-        return None
-
-
-def _refused(exc: httpx.RequestError) -> bool:
-    """Whether the cause chain (httpx -> httpcore -> OSError) holds a refused connection."""
-    cause: BaseException | None = exc
-    seen: set[int] = set()
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, ConnectionRefusedError):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
-
 
 def _raw_path(request: httpx.Request) -> str:
     # ``url.path`` is decoded once, which would show a%2Fb for the a%252Fb actually sent.
     return request.url.raw_path.decode("ascii").split("?", 1)[0]
-
-
-def _total_count(response: httpx.Response) -> int | None:
-    try:
-        return int(response.headers["X-Total-Count"])
-    except (KeyError, ValueError):
-        return None

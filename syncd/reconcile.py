@@ -17,6 +17,7 @@ import structlog
 
 from syncd import assess, observe
 from syncd.diff import carry_first_seen, drift_key
+from syncd.engine.repair import without_repair_policies
 from syncd.history import (
     PolicyHistory,
     from_record,
@@ -32,6 +33,7 @@ from syncd.model import (
     ActionKind,
     Catalog,
     Drift,
+    Edge,
     Execution,
     HealthState,
     InstanceHealth,
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     from syncd.act import Executor
+    from syncd.engine.repair import ScopedRepairer
     from syncd.harbor import HarborClient
     from syncd.health import Transition
 
@@ -85,6 +88,8 @@ class Deps:
     """An execution InProgress for longer than this is reported as hung (reconcile timeout)."""
     progress: observe.Progress | None = None
     """Listing progress for a terminal (the CLI sets it when stderr is a TTY)."""
+    repairer: ScopedRepairer | None = None
+    """Runs scoped repairs and sweeps temporary policies (None: scoped repairs fail)."""
 
 
 @dataclass
@@ -115,6 +120,8 @@ def _observe(
         force_incremental=force_incremental,
         progress=deps.progress,
     )
+    # syncd's temporary repair policies are not replication edges of the topology.
+    views = {name: without_repair_policies(view) for name, view in views.items()}
     topology = derive_topology(
         policies={n: v.policies for n, v in views.items()},
         registries={n: v.registries for n, v in views.items()},
@@ -227,11 +234,12 @@ def _repair(
             settings=remaining(deps.plan_settings, outcomes),
             now=deps.now(),
             push_times=assess.push_times({n: v.catalog for n, v in rnd.views.items()}),
+            radii={_policy_of(e.edge): e.radius for e in rnd.edges if e.radius is not None},
         )
         plans.append(plan)
         if not plan.actions:
             break
-        done = deps.executor.apply(plan, pass_id=pass_id)
+        done = _act(deps, plan, pass_id=pass_id)
         outcomes.extend(done)
         before = rnd.drift
         touched = {d.repository for d in before} | {d.source_repository for d in before}
@@ -248,12 +256,28 @@ def _repair(
     return rnd, plans, outcomes
 
 
+def _policy_of(edge: Edge) -> tuple[str, int]:
+    return (edge.policy_owner, edge.policy_id)
+
+
+def _act(deps: Deps, plan: Plan, *, pass_id: str) -> tuple[Outcome, ...]:
+    """Scoped repairs go to the repairer, everything else to the executor."""
+    scoped = [a for a in plan.actions if a.kind is ActionKind.SCOPED_TRIGGER]
+    rest = Plan(actions=tuple(a for a in plan.actions if a.kind is not ActionKind.SCOPED_TRIGGER))
+    done = deps.executor.apply(rest, pass_id=pass_id)
+    if deps.repairer is not None:
+        return done + deps.repairer.apply(scoped, pass_id=pass_id)
+    return done + tuple(Outcome(a, "failed", "scoped repair not wired") for a in scoped)
+
+
 def _run_locked(
     deps: Deps, *, act: bool, focus: Iterable[str], pass_id: str, started: datetime
 ) -> PassResult:
     calls_before = sum(c.request_count for c in deps.clients.values())
     if act:
         restore_pending(deps.clients, deps.store, now=deps.now)
+        if deps.repairer is not None:
+            deps.repairer.sweep()  # temporary policies left by a crash, once their runs end
     previous = {name: deps.store.load_catalog(name) for name in deps.clients}
     rnd = _observe(deps, previous=previous, focus=focus)
     record_health(deps.store, (v.health for v in rnd.views.values()))

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from syncd.act import ActSettings, Executor
+from syncd.engine.repair import RepairSettings, ScopedRepairer
 from syncd.harbor import HarborClient, RequestRecord
 from syncd.observe import Progress, Scope
 from syncd.plan import PlanSettings
@@ -56,6 +57,7 @@ def plan_settings(settings: Settings) -> PlanSettings:
         conflict_preference=rec.conflict_preference,
         max_deletions_per_pass=rec.max_deletions_per_pass,
         reenable_disabled_policies=rec.reenable_disabled_policies,
+        repair=rec.repair,
     )
 
 
@@ -96,6 +98,16 @@ def build_runtime(
         ),
         now=now,
     )
+    repairer = ScopedRepairer(
+        clients=clients,
+        store=store,
+        settings=RepairSettings(
+            dry_run=rec.dry_run if dry_run is None else dry_run,
+            execution_timeout=rec.execution_timeout_seconds,
+            poll_interval=rec.poll_interval_seconds,
+        ),
+        now=now,
+    )
     deps = Deps(
         clients=clients,
         store=store,
@@ -113,6 +125,7 @@ def build_runtime(
         parity_sample=settings.parity.sample_size,
         hung_after=timedelta(seconds=rec.execution_timeout_seconds),
         progress=progress,
+        repairer=repairer,
     )
     return Runtime(settings=settings, clients=every, store=store, deps=deps)
 

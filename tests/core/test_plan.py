@@ -137,18 +137,31 @@ def test_backoff_blocks_until_it_expires(until, acts):
     assert reasons(result) == ([] if acts else ["non_converging_backoff"])
 
 
+def stale(tag="v1", *, moved_on="a") -> Drift:
+    """Build a STALE entry: the base equals the side that did not move."""
+    dest, base = ("sha256:d", "sha256:d") if moved_on == "a" else ("sha256:d", "sha256:s")
+    return drift(
+        cls=DriftClass.STALE,
+        tag=tag,
+        destination_digest=dest,
+        base_digest=base,
+        moved_on=moved_on,
+    )
+
+
 def test_stale_moved_on_source_triggers_when_override_allows():
     """STALE moved on the source is repaired when the policy overrides tags."""
-    item = drift(cls=DriftClass.STALE, destination_digest="sha256:d", moved_on="a")
-    assert [a.kind for a in plan([item]).actions] == [ActionKind.TRIGGER]
+    assert [a.kind for a in plan([stale()]).actions] == [ActionKind.TRIGGER]
 
 
-def test_stale_with_override_off_is_still_triggered_once():
-    """override=false: the policy is triggered anyway; non-converging backoff catches a no-op."""
-    stale = drift(cls=DriftClass.STALE, tag="v0", destination_digest="sha256:d", moved_on="a")
-    result = plan([stale, drift()], topo=topology(AB, override=False))
-    assert [(a.kind, a.drift_count) for a in result.actions] == [(ActionKind.TRIGGER, 2)]
-    assert reasons(result) == []
+def test_stale_with_override_off_is_reported_never_triggered():
+    """override=false: a stale tag is reported with a reason naming override, not triggered."""
+    result = plan([stale(tag="v0"), drift()], topo=topology(AB, override=False))
+    assert [(a.kind, a.drift_count) for a in result.actions] == [(ActionKind.TRIGGER, 1)]
+    (skip,) = result.skips
+    assert (skip.reason, skip.drift_count) == (SkipReason.OVERRIDE_OFF, 1)
+    assert "override is off" in skip.detail
+    assert "lib/app:v0" in skip.detail
 
 
 def test_stale_moved_on_destination_is_left_for_the_reverse_edge():

@@ -1,0 +1,1 @@
+"""Pure decision core: no I/O, no logging; reasons travel in return values."""

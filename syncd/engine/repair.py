@@ -278,6 +278,8 @@ class ScopedRepairer:
                     client, intent_id=intent or 0, policy_id=policy.id, name=policy.name
                 )
                 results.append((name, policy.name, "deleted" if gone else "kept"))
+                event = "repair.leftover_deleted" if gone else "repair.leftover_kept"
+                log.warning(event, instance=name, repair_policy_id=policy.id, name=policy.name)
             for stale, intent_id in sorted(intents.items()):
                 if stale not in found:  # never created, or already deleted
                     self._store.complete_repair_intent(intent_id, at=self._now())

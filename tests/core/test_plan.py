@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import INSTANCES, T0, drifts
 
+from syncd.core.radius import RepairMode, radius_of_drift
 from syncd.model import (
     ActionKind,
     Drift,
@@ -17,6 +18,7 @@ from syncd.model import (
     HealthState,
     Policy,
     PolicyProblem,
+    RepairScope,
     SkipReason,
     Topology,
 )
@@ -527,3 +529,88 @@ def test_dry_run_changes_nothing():
         now=T0,
     )
     assert result == past
+
+
+# --------------------------------------------------------------------------- blast radius
+
+
+def _harmful_edge(harm: str) -> list[Drift]:
+    """Missing v1 plus one tag a whole-policy run of a->b would harm."""
+    if harm == "conflict":
+        other = drift(cls=DriftClass.CONFLICT, tag="stable", destination_digest="sha256:d")
+    else:  # deleted on b since the base, still on a
+        other = drift(
+            cls=DriftClass.DELETED_UNPROPAGATED, tag="old", base_digest="sha256:s", moved_on="b"
+        )
+    return [drift(), other]
+
+
+@pytest.mark.parametrize(
+    ("harm", "shown"),
+    [
+        ("conflict", "lib/app:stable overwrites_conflict"),
+        ("deleted", "lib/app:old undoes_deletion"),
+    ],
+)
+def test_harmful_radius_plans_a_scoped_repair_of_the_wanted_tags(harm, shown):
+    """auto: a harmful radius turns the trigger into a scoped repair of exactly the missing tag."""
+    result = plan(_harmful_edge(harm))
+    (action,) = result.actions
+    assert action.kind is ActionKind.SCOPED_TRIGGER
+    assert (action.instance, action.policy_id, action.drift_count) == ("a", 1, 1)
+    assert action.scopes == (RepairScope("lib/app", ("v1",), overwrite=False),)
+    assert shown in action.reason
+
+
+@pytest.mark.parametrize("harm", ["conflict", "deleted"])
+def test_repair_policy_setting_blocks_a_harmful_radius(harm):
+    """repair: policy: no action; a repair_blocked skip names the tags at risk."""
+    result = plan(_harmful_edge(harm), cfg=PlanSettings(mode="trigger", repair=RepairMode.POLICY))
+    assert [a.kind for a in result.actions] == []
+    (blocked,) = [s for s in result.skips if s.reason is SkipReason.REPAIR_BLOCKED]
+    assert (blocked.edge, blocked.drift_count) == (AB, 1)
+    assert "1 harmful" in blocked.detail
+
+
+@pytest.mark.parametrize(
+    ("repair", "kind"),
+    [
+        (RepairMode.AUTO, ActionKind.TRIGGER),
+        (RepairMode.POLICY, ActionKind.TRIGGER),
+        (RepairMode.SCOPED, ActionKind.SCOPED_TRIGGER),
+    ],
+)
+def test_harmless_radius_triggers_the_whole_policy_unless_scoped_is_forced(repair, kind):
+    """A harmless radius: the whole policy (its reason names the radius), or scoped if asked."""
+    (action,) = plan([drift()], cfg=PlanSettings(mode="trigger", repair=repair)).actions
+    assert action.kind is kind
+    assert "radius a->b policy 1: 1 selected, 1 wanted, 0 no-op, 0 harmful" in action.reason
+
+
+def test_given_radius_wins_over_the_one_rebuilt_from_drift():
+    """The assessment's radius (which sees every selected tag) decides, not the drift alone."""
+    harmful = radius_of_drift(AB, _harmful_edge("conflict"), override=True)
+    (action,) = make_plan(
+        drift=[drift()],
+        topology=topology(AB),
+        running=(),
+        health=ALL_UP,
+        history={},
+        settings=TRIGGER,
+        now=T0,
+        radii={("a", 1): harmful},
+    ).actions
+    assert action.kind is ActionKind.SCOPED_TRIGGER
+
+
+def test_conflict_resolution_waits_when_its_carrier_would_undo_a_deletion():
+    """A preferred winner is not copied by a run that would also resurrect a deleted tag."""
+    deleted_on_b = drift(
+        cls=DriftClass.DELETED_UNPROPAGATED, tag="old", base_digest="sha256:s", moved_on="b"
+    )
+    result = plan(
+        [conflict(AB), deleted_on_b], cfg=PlanSettings(mode="trigger", conflict_preference="a")
+    )
+    assert result.actions == ()
+    (blocked,) = [s for s in result.skips if s.reason is SkipReason.REPAIR_BLOCKED]
+    assert "lib/app:old (undoes_deletion)" in blocked.detail

@@ -80,7 +80,7 @@ def test_every_rule_is_unit_tested():
     cases = [case for t in tests for case in t["alert_rule_test"]]
     firing = {c["alertname"] for c in cases if c["exp_alerts"]}
     quiet = {c["alertname"] for c in cases if not c["exp_alerts"]}
-    assert len(rules) == 6
+    assert len(rules) == 7
     assert firing == rules
     assert quiet == rules
 

@@ -24,14 +24,19 @@ from e2ekit import (
     spawn,
     starts,
 )
-from simkit import wait_for
+from simkit import AUTH, wait_for
 
-from syncd.engine.repair import MARKER, REPAIR_PREFIX
+from syncd.engine.repair import MARKER, REPAIR_PREFIX, RepairSettings, ScopedRepairer
+from syncd.errors import HarborForbidden
+from syncd.harbor import HarborClient
+from syncd.model import Action, ActionKind, Edge, RepairScope
+from syncd.runtime import utcnow
+from syncd.settings import InstanceSettings
 from syncd.sim import SimCluster
 from syncd.store import StateStore
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
     from e2ekit import MakePair, Pair, RunCli, WriteConfig
@@ -250,3 +255,67 @@ def test_kill_between_repair_policy_create_and_delete_is_swept_on_next_start(
     assert run.code == 1  # the conflict remains, reported
     assert pair.b.state.tag_map()["library/nginx", "stable"] == b_stable
     assert len([k for k in pair.b.state.tag_map() if k[0] == "library/app"]) == 11
+
+
+# --------------------------------------------------------------------------- the repairer itself
+
+
+class _NoPolicyCreate(HarborClient):
+    """A client whose account lacks the permission to create replication policies."""
+
+    def create_policy(self, body: Mapping[str, Any]) -> int:
+        """Answer like Harbor does for a missing ``replication-policy:create``."""
+        del body
+        raise HarborForbidden("forbidden", instance=self.name, method="POST", status=403)
+
+
+def _repairer(inst: SimInstance, store: StateStore, *, client_type=HarborClient):
+    settings = InstanceSettings(url=inst.url, username=AUTH[0], password=AUTH[1])
+    client = client_type(name=inst.name, settings=settings)
+    fast = RepairSettings(execution_timeout=1, poll_interval=0.05)  # a hang is permanent
+    return ScopedRepairer(clients={inst.name: client}, store=store, settings=fast, now=utcnow)
+
+
+def _scoped(pair: Pair, *tags: str) -> Action:
+    edge = Edge("a", "b", "a", pair.a_to_b)
+    scope = RepairScope("library/app", tags)
+    return Action(ActionKind.SCOPED_TRIGGER, "a", pair.a_to_b, (edge,), "radius", scopes=(scope,))
+
+
+def test_forbidden_policy_create_is_blocked_and_nothing_starts(pair: Pair) -> None:
+    """A 403 on create: `blocked` naming the radius; no execution, no whole-policy fallback."""
+    push_during_outage(pair, pushed_on="a", tags=[("library/app", "v1")])
+    with StateStore.open(":memory:") as store:
+        repairer = _repairer(pair.a, store, client_type=_NoPolicyCreate)
+        (outcome,) = repairer.apply([_scoped(pair, "v1")], pass_id="p")
+        assert store.pending_repairs() == []
+        (row,) = store.audit_entries()
+    assert (outcome.result, row.result, row.kind) == ("blocked", "blocked", "scoped_trigger")
+    assert "may not create replication policies on a (403)" in outcome.detail
+    assert starts(pair.a) == []
+    assert ("library/app", "v1") not in pair.b.state.tag_map()
+
+
+def test_sweep_keeps_a_leftover_while_its_execution_runs_then_deletes_it(pair: Pair) -> None:
+    """A temporary policy outlives a sweep only while its execution is not final."""
+    push_during_outage(pair, pushed_on="a", tags=[("library/app", "v1"), ("library/app", "v2")])
+    ORIGINAL["a"] = set(pair.a.state.policies)
+    pair.a.hang_executions(None, True)
+    with StateStore.open(":memory:") as store:
+        repairer = _repairer(pair.a, store)
+        (outcome,) = repairer.apply([_scoped(pair, "v1")], pass_id="p")
+        (left,) = _repair_policies(pair.a)
+
+        assert outcome.result == "timeout"
+        assert repairer.sweep() == [("a", left, "kept")]
+
+        pair.a.hang_executions(None, False)
+        for policy_id, _trigger in _temporary_runs(pair.a):
+            with pair.a.state.lock:
+                runs = [e for e in pair.a.state.executions.values() if e.policy_id == policy_id]
+            for execution in runs:
+                pair.a.engine.stop(execution)
+        assert repairer.sweep() == [("a", left, "deleted")]
+        assert store.pending_repairs() == []
+    assert _repair_policies(pair.a) == []
+    assert ("library/app", "v2") not in pair.b.state.tag_map()  # never in the scope

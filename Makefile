@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint unit bench setup system-deps clean
+.PHONY: demo test lint unit soak bench setup system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ unit: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
 
 test: setup lint unit  ## lint, types, architecture contract, all tests
+
+soak: $(STAMP)  ## the stateful model test with many more examples (prints how many ran)
+	MODEL_EXAMPLES=$${MODEL_EXAMPLES:-200} $(BIN)/pytest -q -s -p no:cacheprovider tests/model
 
 bench: $(STAMP)  ## benchmark figures (not part of the pass/fail suite)
 	$(BIN)/python -m bench.snapshot

@@ -61,6 +61,8 @@ if TYPE_CHECKING:
 __all__ = ["Deps", "record_health", "run_pass"]
 
 log = structlog.get_logger("syncd.reconcile")
+_REPAIRS = frozenset({ActionKind.TRIGGER, ActionKind.TOGGLE, ActionKind.SCOPED_TRIGGER})
+"""Actions whose effect on the policy's drift feeds the non-converging backoff."""
 HISTORY_RETENTION = timedelta(days=90)
 """How long the audit trail and finished executions/intents are kept in the state store."""
 
@@ -145,7 +147,9 @@ def _update_history(
 ) -> None:
     for outcome in outcomes:
         action = outcome.action
-        if action.kind not in {ActionKind.TRIGGER, ActionKind.TOGGLE} or action.policy_id is None:
+        # A blocked repair (403 on create) is retried every pass so the blocked gauge holds.
+        blocked = outcome.result == "blocked"
+        if action.kind not in _REPAIRS or action.policy_id is None or blocked:
             continue
         key = (action.instance, action.policy_id)
         record = next_history(

@@ -263,6 +263,8 @@ class ScopedRepairer:
         Returns ``(instance, policy name, result)`` per policy or stale intent handled.
         """
         results: list[tuple[str, str, str]] = []
+        if self._settings.dry_run:
+            return results  # a dry run sends nothing, not even a clean-up
         pending = self._store.pending_repairs()
         for name, client in sorted(self._clients.items()):
             try:

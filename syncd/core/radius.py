@@ -229,10 +229,16 @@ def radius_of_drift(edge: Edge, drift: Iterable[Drift], *, override: bool) -> Ra
             d.base_digest,
             override=override,
         )
-        for d in sorted(drift, key=lambda d: (d.repository, d.tag))
+        for d in sorted(drift, key=_drift_key)
         if d.edge == edge and d.source_digest is not None
     )
     return Radius(edge, override, writes)
+
+
+def _drift_key(d: Drift) -> tuple[str, ...]:
+    """Order drift totally, so that duplicate keys resolve the same way in any input order."""
+    digests = (d.source_digest or "", d.destination_digest or "", d.base_digest or "")
+    return (d.repository, d.tag, *digests)
 
 
 def tag_pattern(tags: Iterable[str]) -> str:

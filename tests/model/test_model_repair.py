@@ -60,6 +60,17 @@ REPOS = ("library/app", "library/web")
 TAGS = ("v1", "v2", "stable")
 USERS = st.sampled_from("ab")
 """Users push to and delete on the dual-master pair; ``c`` only receives (into ``mirror/``)."""
+ACTIONS = st.tuples(
+    # Weighted towards what makes a whole-policy run harmful: deletions and lost pushes.
+    st.sampled_from(
+        ["push", "push_lost", "push_lost", "retag", "delete_tag", "delete_tag", "delete_artifact"]
+    ),
+    USERS,
+    st.sampled_from(REPOS),
+    st.sampled_from(TAGS),
+    st.integers(min_value=0),
+)
+"""One user action: ``(kind, where, repository, tag, pick among the existing tags)``."""
 TAG_FILTERS = (None, "v*", "{v1,stable}")
 NAME_FILTERS = (None, "library/**", "library/app")
 RUN = {"examples": 0, "passes": 0, "crashes": 0}
@@ -143,16 +154,14 @@ class SyncdModel(RuleBasedStateMachine):
             for key in [k for k in store if _family(k[1], k[2]) == family]:
                 del store[key]
 
-    @rule(
-        action=st.sampled_from(["push", "push_lost", "retag", "delete_tag", "delete_artifact"]),
-        where=USERS,
-        repo=st.sampled_from(REPOS),
-        tag=st.sampled_from(TAGS),
-        pick=st.integers(min_value=0),
-    )
-    def user(self, action, where, repo, tag, pick) -> None:
-        """One user action on ``a`` or ``b``; ``push_lost`` pushes while every peer is down."""
-        inst = self.instances[where]
+    @rule(actions=st.lists(ACTIONS, min_size=1, max_size=3))
+    def user(self, actions) -> None:
+        """Run 1-3 user actions on ``a`` or ``b``; ``push_lost`` pushes while peers are down."""
+        for action, where, repo, tag, pick in actions:
+            self._user(action, self.instances[where], repo, tag, pick)
+            self._settle()
+
+    def _user(self, action: str, inst, repo: str, tag: str, pick: int) -> None:
         tags = sorted(inst.state.tag_map().items())
         if action.startswith("push"):
             self._push(inst, repo, tag, lost=action == "push_lost")
@@ -162,12 +171,11 @@ class SyncdModel(RuleBasedStateMachine):
                 self._touched(repo_at, tag)
                 inst.retag(repo_at, tag, digest)
             elif action == "delete_tag":
-                self._protect(where, [(repo_at, tag_at)])
+                self._protect(inst.name, [(repo_at, tag_at)])
                 inst.delete_tag(repo_at, tag_at)
             else:
-                self._protect(where, [k for k, d in tags if k[0] == repo_at and d == digest])
+                self._protect(inst.name, [k for k, d in tags if k[0] == repo_at and d == digest])
                 inst.delete_artifact(repo_at, digest)
-        self._settle()
 
     def _push(self, inst, repo: str, tag: str, *, lost: bool) -> None:
         self.seq += 1
@@ -354,7 +362,7 @@ def test_repairs_never_make_a_catalog_worse() -> None:
             SyncdModel,
             settings=settings(
                 max_examples=EXAMPLES,
-                stateful_step_count=20,
+                stateful_step_count=25,
                 derandomize=True,
                 deadline=None,
                 database=None,

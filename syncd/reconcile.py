@@ -384,7 +384,9 @@ def _result(
     hung: tuple[Execution, ...],
 ) -> PassResult:
     unobservable = [e for e in rnd.edges if not e.observable]
-    outcome = "drift" if drift or unobservable else "converged"
+    # An instance that could not be read hides its policies, hence its edges: not converged.
+    unseen = [name for name, view in rnd.views.items() if view.catalog is None]
+    outcome = "drift" if drift or unobservable or unseen else "converged"
     return PassResult(
         pass_id=pass_id,
         started_at=started,
@@ -404,7 +406,10 @@ def _result(
         ),
         converged_edges=tuple(e.edge.name for e in rnd.edges if e.observable and not e.drift),
         api_calls=api_calls,
-        error="; ".join(f"{e.edge.name}: {e.problem}" for e in unobservable),
+        error="; ".join(
+            [f"{e.edge.name}: {e.problem}" for e in unobservable]
+            + [f"{name}: not observed" for name in unseen]
+        ),
         parity=parity,
         hung=hung,
     )

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint unit bench setup system-deps wheel-check clean
+.PHONY: demo test lint unit soak bench setup system-deps wheel-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ wheel-check:  ## the built wheel, installed without extras, runs --help, sim --h
 	./scripts/check-wheel
 
 test: setup lint unit wheel-check  ## lint, types, architecture contract, all tests, the wheel
+
+soak: $(STAMP)  ## the stateful model test with many more examples (prints how many ran)
+	MODEL_EXAMPLES=$${MODEL_EXAMPLES:-200} $(BIN)/pytest -q -s -p no:cacheprovider tests/model
 
 bench: $(STAMP)  ## benchmark figures (not part of the pass/fail suite): snapshot, then real passes
 	$(BIN)/python -m bench.snapshot

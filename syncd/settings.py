@@ -40,6 +40,7 @@ from pydantic_settings import (
 )
 
 from syncd.core.model import ReconcileMode
+from syncd.core.radius import RepairMode
 from syncd.errors import ConfigError
 from syncd.settings_env import (
     describe_errors,
@@ -241,6 +242,10 @@ class ReconcileSettings(_Section):
     """Re-enable replication policies found disabled."""
     non_converging_backoff_seconds: float = Field(default=300, ge=0)
     """Wait before re-triggering a policy whose successful run left drift."""
+    repair: RepairMode = RepairMode.AUTO
+    """auto: whole policy when its blast radius is harmless, else a scoped repair through a
+    temporary policy; policy: whole policy when harmless, else report ``blocked``; scoped:
+    always a scoped repair (needs permission to create and delete replication policies)."""
 
 
 class HealthSettings(_Section):

@@ -16,6 +16,7 @@ from syncd.core.plan import PlanSettings
 from syncd.engine.act import ActSettings, Executor
 from syncd.engine.leader import FencedClient, Leadership, PgLeadership, Solo
 from syncd.engine.reconcile import Deps
+from syncd.engine.repair import RepairSettings, ScopedRepairer
 from syncd.engine.runtime import Runtime, utcnow
 from syncd.engine.snapshot import Progress, Scope
 from syncd.harbor.client import HarborClient, RequestRecord
@@ -52,6 +53,7 @@ def plan_settings(settings: Settings) -> PlanSettings:
         conflict_preference=rec.conflict_preference,
         max_deletions_per_pass=rec.max_deletions_per_pass,
         reenable_disabled_policies=rec.reenable_disabled_policies,
+        repair=rec.repair,
     )
 
 
@@ -84,6 +86,16 @@ def build_runtime(
         ),
         now=now,
     )
+    repairer = ScopedRepairer(
+        clients=clients,
+        store=store,
+        settings=RepairSettings(
+            dry_run=rec.dry_run if dry_run is None else dry_run,
+            execution_timeout=rec.execution_timeout_seconds,
+            poll_interval=rec.poll_interval_seconds,
+        ),
+        now=now,
+    )
     deps = Deps(
         clients=clients,
         store=store,
@@ -101,6 +113,7 @@ def build_runtime(
         parity_sample=settings.parity.sample_size,
         hung_after=timedelta(seconds=rec.execution_timeout_seconds),
         progress=progress,
+        repairer=repairer,
     )
     return Runtime(settings=settings, clients=every, store=store, deps=deps, leader=leader)
 

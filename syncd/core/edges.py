@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from syncd.core.diff import DriftKey, converged_base, diff_edge
 from syncd.core.filters import MappingError
+from syncd.core.radius import Radius, blast_radius
 from syncd.core.topology import destination_scope, expected_on_destination, map_repositories
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ class EdgeAssessment:
     """Every tag both ends agree on (plus still-disputed tags' old base); None: keep the old."""
     observable: bool = True
     problem: str = ""
+    radius: Radius | None = None
+    """What a whole-policy trigger of the edge's policy would write (None: not observable)."""
 
 
 def edge_key(edge: Edge) -> str:
@@ -80,7 +83,16 @@ def assess_edge(
         in_scope=in_scope,
         source_repo_of=mapped,
     )
-    return EdgeAssessment(edge, drift, converged_base(expected, dest_map, previous=base))
+    radius = blast_radius(
+        edge=edge,
+        expected=expected,
+        destination=dest_map,
+        base=base,
+        override=policy.override,
+        source_repo_of=mapped,
+    )
+    new_base = converged_base(expected, dest_map, previous=base)
+    return EdgeAssessment(edge, drift, new_base, radius=radius)
 
 
 def assess_edges(

@@ -37,6 +37,7 @@ __all__ = [
     "Policy",
     "PolicyProblem",
     "Registry",
+    "RepairScope",
     "Repository",
     "Skip",
     "SkipReason",
@@ -303,6 +304,8 @@ class ActionKind(enum.StrEnum):
     DELETE = "delete"
     RESOLVE_CONFLICT = "resolve_conflict"
     ENABLE_POLICY = "enable_policy"
+    SCOPED_TRIGGER = "scoped_trigger"
+    """Copy exactly ``Action.tags`` of one repository through a temporary policy."""
 
 
 class ReconcileMode(enum.StrEnum):
@@ -325,6 +328,20 @@ class SkipReason(enum.StrEnum):
     CONFLICT_REPORTED = "conflict_reported"
     DELETION_NOT_ENABLED = "deletion_not_enabled"
     EXTRA_REPORTED = "extra_reported"
+    OVERRIDE_OFF = "override_off"
+    """Stale tag under a policy without ``override``: Harbor would skip it."""
+    REPAIR_BLOCKED = "repair_blocked"
+    """The whole-policy trigger would do harm and no scoped repair is allowed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RepairScope:
+    """The exact tags of one source repository a scoped repair copies."""
+
+    source_repository: str
+    tags: tuple[str, ...]
+    overwrite: bool = False
+    """A wanted tag is stale, so the temporary policy needs ``override``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +363,8 @@ class Action:
     tag: str | None = None
     policy_owner: str | None = None
     """For resolve_conflict: the instance owning ``policy_id``, which copies the winner over."""
+    scopes: tuple[RepairScope, ...] = ()
+    """For scoped_trigger: exactly what to copy, one temporary policy per source repository."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +400,16 @@ class ActionResult(enum.StrEnum):
     SKIPPED = "skipped"
     """Not started: re-checked right before the POST, an execution of the policy was running."""
     DRY_RUN = "dry_run"
+    BLOCKED = "blocked"
+    """A scoped repair syncd may not run (the account may not create policies): nothing sent."""
+
+    @classmethod
+    def of_execution(cls, status: ExecutionStatus) -> ActionResult:
+        """Return what a watched execution's terminal status means for the action."""
+        return {
+            ExecutionStatus.SUCCEED: cls.SUCCEEDED,
+            ExecutionStatus.STOPPED: cls.STOPPED,
+        }.get(status, cls.FAILED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,11 @@ Decisions worth knowing:
 * One trigger per covering policy, for MISSING, STALE moved on the source and NON_CONVERGING
   drift, only when both edge ends are not DOWN (DEGRADED is enough; unknown health is DOWN),
   the policy has no running execution and is not in non-converging backoff. STALE under
-  ``override: false`` is triggered too: Harbor skips the tag yet reports success, and the
-  non-converging backoff then stops the re-triggering and surfaces it.
+  ``override: false`` is reported (``OVERRIDE_OFF``), never triggered: Harbor would skip it.
+* A manual execution copies everything the policy selects, so each trigger is checked against
+  the policy's blast radius (``syncd.core.radius``): a whole-policy trigger only when no write
+  is harmful; otherwise a ``SCOPED_TRIGGER`` of exactly the wanted tags (``repair: auto`` or
+  ``scoped``) or a ``REPAIR_BLOCKED`` skip (``repair: policy``). Reasons carry the radius.
 * Changes made on an edge's *destination* (STALE moved there, deletions there) are left to a
   reverse edge, where they show up as source-side changes; they are reported, never undone.
 * Deletions propagate only in the edge's direction, delete the tag (``Action.tag``) of the
@@ -42,12 +45,14 @@ from syncd.core.model import (
     SkipReason,
     Topology,
 )
+from syncd.core.radius import Radius, RepairMode, WriteClass, radius_of_drift
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
     from datetime import datetime
 
-    from syncd.core.model import Outcome
+    from syncd.core.model import Outcome, TagKey
+    from syncd.core.radius import Write
 
 __all__ = ["PlanSettings", "PolicyHistory", "make_plan", "next_history", "policy_key", "remaining"]
 
@@ -68,6 +73,8 @@ class PlanSettings:
     """``report`` | ``newest`` (later push time wins) | an instance name (that side wins)."""
     max_deletions_per_pass: int = 20
     reenable_disabled_policies: bool = False
+    repair: RepairMode = RepairMode.AUTO
+    """Whole-policy trigger vs scoped repair (``reconcile.repair``)."""
 
 
 @dataclass(frozen=True)
@@ -79,15 +86,25 @@ class _Inputs:
     settings: PlanSettings
     now: datetime
     push_times: Mapping[tuple[str, str, str], datetime]
+    drift: Sequence[Drift]
+    radii: Mapping[PolicyKey, Radius]
 
     def down(self, *instances: str) -> list[str]:
         return [name for name in instances if self.health.get(name) not in _ALIVE]
+
+    def radius(self, key: PolicyKey, edge: Edge) -> Radius:
+        """Return the policy's radius from the assessment, else rebuilt from the edge's drift."""
+        known = self.radii.get(key)
+        if known is not None:
+            return known
+        policy = self.topology.policies.get(key)
+        return radius_of_drift(edge, self.drift, override=policy is None or policy.override)
 
 
 _Ranked = tuple[tuple[object, ...], Action]
 
 
-def make_plan(
+def make_plan(  # noqa: PLR0913 - every input of the decision, keyword-only; same in, same out
     *,
     drift: Sequence[Drift],
     topology: Topology,
@@ -97,9 +114,16 @@ def make_plan(
     settings: PlanSettings,
     now: datetime,
     push_times: Mapping[tuple[str, str, str], datetime] | None = None,
+    radii: Mapping[PolicyKey, Radius] | None = None,
 ) -> Plan:
-    """Decide this pass's actions and skips; the same inputs always give the same plan."""
-    ctx = _Inputs(topology, running, health, history, settings, now, push_times or {})
+    """Decide this pass's actions and skips; the same inputs always give the same plan.
+
+    ``radii`` holds each policy's blast radius (``assess``); a missing one is rebuilt from
+    the drift of the policy's edge.
+    """
+    ctx = _Inputs(
+        topology, running, health, history, settings, now, push_times or {}, drift, radii or {}
+    )
     skips: list[Skip] = []
     ranked: list[_Ranked] = []
     by_class = _bucket(drift)
@@ -154,12 +178,51 @@ def _triggers(items: list[Drift], ctx: _Inputs, skips: list[Skip]) -> list[_Rank
         per_policy.setdefault((item.edge.policy_owner, item.edge.policy_id), []).append(item)
     ranked: list[_Ranked] = []
     for key in sorted(per_policy):
-        fixable = per_policy[key]
+        radius = ctx.radius(key, per_policy[key][0].edge)
+        fixable = _wanted(per_policy[key], radius.index(), skips)
         if fixable and (blocker := _trigger_blocker(key, fixable, ctx)) is not None:
             skips.append(_skip(blocker[0], fixable, blocker[1]))
         elif fixable:
-            ranked.append((_rank(0, fixable, ctx), _trigger_action(key, fixable, ctx)))
+            ranked += _repairs(key, fixable, radius, ctx, skips)
     return ranked
+
+
+def _wanted(items: list[Drift], writes: Mapping[TagKey, Write], skips: list[Skip]) -> list[Drift]:
+    """Keep the drift a copy would repair; report the rest (override off, moved there)."""
+    keep: list[Drift] = []
+    for item in items:
+        write = writes.get((item.repository, item.tag))
+        if write is None or write.write_class is WriteClass.WANTED:
+            keep.append(item)
+        elif write.write_class is WriteClass.NO_OP:
+            detail = f"override is off on policy {item.edge.policy_id}: Harbor skips the tag"
+            skips += _report([item], SkipReason.OVERRIDE_OFF, detail)
+        else:
+            skips += _report([item], SkipReason.EXTRA_REPORTED, f"{write.reason}; not overwritten")
+    return keep
+
+
+def _repairs(
+    key: PolicyKey, items: list[Drift], radius: Radius, ctx: _Inputs, skips: list[Skip]
+) -> list[_Ranked]:
+    """Trigger the whole policy when its radius is harmless, else scope the repair or block it."""
+    mode = ctx.settings.repair
+    if not radius.harmful and mode is not RepairMode.SCOPED:
+        return [(_rank(0, items, ctx), _trigger_action(key, items, ctx, radius))]
+    if mode is RepairMode.POLICY:
+        detail = f"whole-policy trigger would do harm (repair: policy): {radius.summary()}"
+        skips.append(_skip(SkipReason.REPAIR_BLOCKED, items, detail))
+        return []
+    scopes = radius.scopes({(item.repository, item.tag) for item in items})
+    if not scopes:
+        return []
+    edges = tuple(sorted({item.edge for item in items}, key=lambda edge: edge.name))
+    shown = "; ".join(f"{s.source_repository}:{{{','.join(s.tags)}}}" for s in scopes)
+    reason = f"scoped repair of policy {key[1]}: {shown}; {radius.summary()}"
+    action = Action(
+        ActionKind.SCOPED_TRIGGER, key[0], key[1], edges, reason, len(items), scopes=scopes
+    )
+    return [(_rank(0, items, ctx), action)]
 
 
 def _trigger_blocker(
@@ -177,14 +240,15 @@ def _trigger_blocker(
     return None
 
 
-def _trigger_action(key: PolicyKey, items: list[Drift], ctx: _Inputs) -> Action:
+def _trigger_action(key: PolicyKey, items: list[Drift], ctx: _Inputs, radius: Radius) -> Action:
     kind = ActionKind.TOGGLE if ctx.settings.mode == ReconcileMode.TOGGLE else ActionKind.TRIGGER
     edges = tuple(sorted({item.edge for item in items}, key=lambda edge: edge.name))
     counts: dict[str, int] = {}
     for item in items:
         counts[item.drift_class.value] = counts.get(item.drift_class.value, 0) + 1
     summary = ", ".join(f"{count} {cls}" for cls, count in sorted(counts.items()))
-    reason = f"{summary} on {', '.join(edge.name for edge in edges)}; policy {key[1]} covers it"
+    where = ", ".join(edge.name for edge in edges)
+    reason = f"{summary} on {where}; policy {key[1]} covers it; {radius.summary()}"
     return Action(kind, key[0], key[1], edges, reason, drift_count=len(items))
 
 
@@ -247,7 +311,10 @@ def _conflicts(
         if ident in ranked:
             continue
         key = policy_key(action)
-        if (blocker := _trigger_blocker(key, [item], ctx)) is not None:
+        if harm := _collateral(action, item, items, ctx):
+            detail = f"resolving through policy {key[1]} would also write {harm}"
+            skips.append(_skip(SkipReason.REPAIR_BLOCKED, [item], detail))
+        elif (blocker := _trigger_blocker(key, [item], ctx)) is not None:
             skips.append(_skip(blocker[0], [item], blocker[1]))
         elif key in taken:
             detail = f"policy {key[1]} on {key[0]} already runs this pass; resolved next pass"
@@ -256,6 +323,22 @@ def _conflicts(
             taken.add(key)
             ranked[ident] = (_rank(2, [item], ctx), action)
     return list(ranked.values())
+
+
+def _collateral(action: Action, item: Drift, conflicts: list[Drift], ctx: _Inputs) -> str:
+    """Harmful writes of the carrier's whole-policy run beyond conflicts its source wins."""
+    key = policy_key(action)
+    carrier = next((e for e in ctx.topology.edges if (e.policy_owner, e.policy_id) == key), None)
+    carrier = carrier or item.edge
+    preference = ctx.settings.conflict_preference
+    allowed = {
+        (c.repository, c.tag)
+        for c in conflicts
+        if c.edge == carrier and _winner(c, preference, ctx) is True
+    }
+    allowed.add((item.repository if carrier == item.edge else item.source_repository, item.tag))
+    harm = [w for w in ctx.radius(key, carrier).harmful if w.key not in allowed]
+    return ", ".join(f"{w.repository}:{w.tag} ({w.harm})" for w in harm[:3])
 
 
 def _winner(item: Drift, preference: str, ctx: _Inputs) -> bool | None:

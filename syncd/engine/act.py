@@ -186,10 +186,7 @@ class Executor:
                 f"{self._settings.execution_timeout:g}s (hung)",
                 execution_id=execution_id,
             )
-        result = {
-            ExecutionStatus.SUCCEED: ActionResult.SUCCEEDED,
-            ExecutionStatus.STOPPED: ActionResult.STOPPED,
-        }.get(final.status, ActionResult.FAILED)
+        result = ActionResult.of_execution(final.status)
         return Outcome(
             action=action,
             result=result,

@@ -35,6 +35,7 @@ from syncd.core.model import (
     ActionResult,
     Catalog,
     Drift,
+    Edge,
     Execution,
     HealthState,
     InstanceHealth,
@@ -54,6 +55,7 @@ from syncd.core.topology import derive_topology
 from syncd.engine import observe
 from syncd.engine.lock import pass_lock
 from syncd.engine.parity import parity_reports
+from syncd.engine.repair import without_repair_policies
 from syncd.engine.toggle import restore_pending
 from syncd.store import Store, history_from_json
 
@@ -62,11 +64,14 @@ if TYPE_CHECKING:
 
     from syncd.core.health import Transition
     from syncd.engine.act import Executor
+    from syncd.engine.repair import ScopedRepairer
     from syncd.harbor.client import HarborClient
 
 __all__ = ["Deps", "record_health", "run_pass"]
 
 log = structlog.get_logger("syncd.engine.reconcile")
+_REPAIRS = frozenset({ActionKind.TRIGGER, ActionKind.TOGGLE, ActionKind.SCOPED_TRIGGER})
+"""Actions whose effect on the policy's drift feeds the non-converging backoff."""
 HISTORY_RETENTION = timedelta(days=90)
 """How long the audit trail and finished executions/intents are kept in the state store."""
 
@@ -94,6 +99,8 @@ class Deps:
     """An execution InProgress for longer than this is reported as hung (reconcile timeout)."""
     progress: observe.Progress | None = None
     """Listing progress for a terminal (the CLI sets it when stderr is a TTY)."""
+    repairer: ScopedRepairer | None = None
+    """Runs scoped repairs and sweeps temporary policies (None: scoped repairs fail)."""
 
 
 @dataclass
@@ -124,6 +131,8 @@ def _observe(
         force_incremental=force_incremental,
         progress=deps.progress,
     )
+    # syncd's temporary repair policies are not replication edges of the topology.
+    views = {name: without_repair_policies(view) for name, view in views.items()}
     # A policy syncd disabled and could not re-enable yet keeps its edge: its drift stays in
     # the report (and is re-planned) instead of vanishing behind syncd's own failure.
     pending = {(i.instance, i.policy_id) for i in deps.store.pending_intents()}
@@ -154,7 +163,9 @@ def _update_history(
 ) -> None:
     for outcome in outcomes:
         action = outcome.action
-        if action.kind not in {ActionKind.TRIGGER, ActionKind.TOGGLE} or action.policy_id is None:
+        # A blocked repair (403 on create) is retried every pass so the blocked gauge holds.
+        blocked = outcome.result == ActionResult.BLOCKED
+        if action.kind not in _REPAIRS or action.policy_id is None or blocked:
             continue
         key = (action.instance, action.policy_id)
         record = next_history(
@@ -272,11 +283,12 @@ def _repair(
             settings=remaining(deps.plan_settings, outcomes),
             now=deps.now(),
             push_times=assess.push_times({n: v.catalog for n, v in rnd.views.items()}),
+            radii={_policy_of(e.edge): e.radius for e in rnd.edges if e.radius is not None},
         )
         plans.append(plan)
         if not plan.actions:
             break
-        done = deps.executor.apply(plan, pass_id=pass_id)
+        done = _act(deps, plan, pass_id=pass_id)
         outcomes.extend(done)
         before = rnd.drift
         touched = {d.repository for d in before} | {d.source_repository for d in before}
@@ -293,6 +305,20 @@ def _repair(
     return rnd, plans, outcomes
 
 
+def _policy_of(edge: Edge) -> tuple[str, int]:
+    return (edge.policy_owner, edge.policy_id)
+
+
+def _act(deps: Deps, plan: Plan, *, pass_id: str) -> tuple[Outcome, ...]:
+    """Scoped repairs go to the repairer, everything else to the executor."""
+    scoped = [a for a in plan.actions if a.kind is ActionKind.SCOPED_TRIGGER]
+    rest = Plan(actions=tuple(a for a in plan.actions if a.kind is not ActionKind.SCOPED_TRIGGER))
+    done = deps.executor.apply(rest, pass_id=pass_id)
+    if deps.repairer is not None:
+        return done + deps.repairer.apply(scoped, pass_id=pass_id)
+    return done + tuple(Outcome(a, ActionResult.FAILED, "scoped repair not wired") for a in scoped)
+
+
 def _run_locked(
     deps: Deps, *, act: bool, focus: Iterable[str], pass_id: str, started: datetime
 ) -> PassResult:
@@ -300,6 +326,8 @@ def _run_locked(
     deps.store.check_identity()  # a state file deleted or replaced under us: act on nothing
     if act:
         restore_pending(deps.clients, deps.store, now=deps.now)
+        if deps.repairer is not None:
+            deps.repairer.sweep()  # temporary policies left by a crash, once their runs end
     previous = {name: deps.store.load_catalog(name) for name in deps.clients}
     rnd = _observe(deps, previous=previous, focus=focus)
     record_health(deps.store, (v.health for v in rnd.views.values()))

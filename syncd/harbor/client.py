@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from types import TracebackType
 
+    import httpx
+
     from syncd.core.model import Artifact, Execution, Policy, Registry, Repository
     from syncd.harbor.models import Project, ReplicationTask
 
@@ -250,6 +252,27 @@ class HarborClient(HarborSession):
         path = f"{API}/replication/policies/{policy_id}"
         self.request("PUT", path, kind="/replication/policies/{id}", json=dict(body))
 
+    def create_policy(self, body: Mapping[str, Any]) -> int:
+        """Create a replication policy; return its id from ``Location`` (never retried)."""
+        response = self.request(
+            "POST", f"{API}/replication/policies", kind="/replication/policies", json=dict(body)
+        )
+        return self._location_id(response, "policy")
+
+    def delete_policy(self, policy_id: int) -> None:
+        """Delete a replication policy (412 while one of its executions runs; never retried)."""
+        path = f"{API}/replication/policies/{policy_id}"
+        self.request("DELETE", path, kind="/replication/policies/{id}")
+
+    def _location_id(self, response: httpx.Response, what: str) -> int:
+        location = response.headers.get("Location", "")
+        tail = location.rstrip("/").rsplit("/", 1)[-1]
+        if not tail.isdigit():
+            raise self.protocol_error(
+                response, f"header 'Location' holds no {what} id ({location!r})"
+            )
+        return int(tail)
+
     def start_execution(self, policy_id: int) -> int:
         """Start a replication of ``policy_id``; return the new execution id (never retried)."""
         response = self.request(
@@ -258,13 +281,7 @@ class HarborClient(HarborSession):
             kind="/replication/executions",
             json={"policy_id": policy_id},
         )
-        location = response.headers.get("Location", "")
-        tail = location.rstrip("/").rsplit("/", 1)[-1]
-        if not tail.isdigit():
-            raise self.protocol_error(
-                response, f"header 'Location' holds no execution id ({location!r})"
-            )
-        return int(tail)
+        return self._location_id(response, "execution")
 
     def list_executions(
         self, *, policy_id: int | None = None, status: str | None = None

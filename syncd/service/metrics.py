@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Protocol
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from syncd import __version__
-from syncd.core.model import ActionResult, DriftClass, HealthState, PassOutcome, PolicyProblem
+from syncd.core.model import (
+    ActionResult,
+    DriftClass,
+    HealthState,
+    PassOutcome,
+    PolicyProblem,
+    SkipReason,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,10 +32,12 @@ if TYPE_CHECKING:
 
     from syncd.core.model import Drift, InstanceHealth, PassResult
 
-__all__ = ["PASS_OUTCOMES", "STATUS_CLASSES", "Metrics", "RequestRecordLike"]
+__all__ = ["BLOCK_REASONS", "PASS_OUTCOMES", "STATUS_CLASSES", "Metrics", "RequestRecordLike"]
 
 PASS_OUTCOMES = tuple(outcome.value for outcome in PassOutcome)
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx", "error")
+BLOCK_REASONS = ("harmful_radius", "permission_denied")
+"""Why a repair is blocked: ``repair: policy`` met a harmful radius, or a 403 on create."""
 
 # A pass walks every catalog of every instance, so it takes seconds to minutes.
 _PASS_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -74,6 +83,7 @@ class Metrics:
         self.registry = REGISTRY if registry is None else registry
         self._drift_labels: set[tuple[str, str]] = set()
         self._aged_edges: set[str] = set()
+        self._blocked_labels: set[tuple[str, str]] = set()
         self._define_health_and_drift()
         self._define_pass_and_actions()
         self._define_policies_and_probes()
@@ -205,6 +215,13 @@ class Metrics:
             ["instance"],
             registry=reg,
         )
+        self.repairs_blocked = Gauge(
+            "syncd_repairs_blocked",
+            "Repairs the last pass left blocked, by edge and reason (harmful_radius, "
+            "permission_denied).",
+            ["edge", "reason"],
+            registry=reg,
+        )
         self.build_info = Gauge(
             "syncd_build_info",
             "Always 1; the label carries the version.",
@@ -259,6 +276,23 @@ class Metrics:
             # Only a complete pass is a success; a partial one would hide an outage.
             self.last_success.set(result.finished_at.timestamp())
             self._record_policies(result)
+        self._record_blocked(result)
+
+    def _record_blocked(self, result: PassResult) -> None:
+        counts = Tally(
+            (s.edge.name, BLOCK_REASONS[0])
+            for s in result.plan.skips
+            if s.reason is SkipReason.REPAIR_BLOCKED and s.edge is not None
+        )
+        for outcome in result.outcomes:
+            if outcome.result == ActionResult.BLOCKED:
+                for edge in outcome.action.edges:
+                    counts[edge.name, BLOCK_REASONS[1]] += 1
+        for name, reason in self._blocked_labels - counts.keys():
+            self.repairs_blocked.labels(name, reason).set(0)
+        for (name, reason), count in counts.items():
+            self.repairs_blocked.labels(name, reason).set(count)
+        self._blocked_labels |= counts.keys()
 
     def _record_drift(
         self, drift: tuple[Drift, ...], *, now: datetime, unseen: Callable[[str], bool]

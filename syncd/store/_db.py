@@ -75,6 +75,13 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ),
         "CREATE TABLE probe (id INTEGER PRIMARY KEY CHECK (id = 1), writes INTEGER NOT NULL)",
     ),
+    (
+        (
+            "CREATE TABLE repair_intent (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " instance TEXT NOT NULL, origin_policy_id INTEGER NOT NULL, name TEXT NOT NULL,"
+            " policy_id INTEGER, created_at TEXT NOT NULL, completed_at TEXT)"
+        ),
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 """The schema version this code writes; a newer file is refused rather than downgraded."""

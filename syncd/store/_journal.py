@@ -1,8 +1,10 @@
-"""State tables about *what syncd did*: toggle intents, executions it started, the audit trail.
+"""State tables about *what syncd did*: toggle and repair intents, executions, the audit trail.
 
 The toggle-intent journal is the crash-safety net: an intent is committed (fsynced) before a
 policy is disabled and completed only after the re-enable is verified, so a restart finds every
-policy that may still be disabled in `JournalTables.pending_intents`.
+policy that may still be disabled in `JournalTables.pending_intents`. The repair-intent journal
+does the same for temporary repair policies: committed before the create POST, completed once
+the policy is verified gone, listed by `JournalTables.pending_repairs`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
-__all__ = ["AuditEntry", "JournalTables", "OpenExecution", "ToggleIntent"]
+__all__ = ["AuditEntry", "JournalTables", "OpenExecution", "RepairIntent", "ToggleIntent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,19 @@ class ToggleIntent:
     policy_id: int
     policy_json: Mapping[str, Any]
     """The policy as read before the disable: the body the re-enable PUT sends back."""
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RepairIntent:
+    """A temporary repair policy syncd created (or was about to) and must delete."""
+
+    id: int
+    instance: str
+    origin_policy_id: int
+    name: str
+    policy_id: int | None
+    """None until the create POST answered (a crash may leave it unknown: find it by name)."""
     created_at: datetime
 
 
@@ -95,6 +110,47 @@ class JournalTables(Database):
         return [
             ToggleIntent(intent_id, instance, policy_id, json.loads(body), c.dt(at))
             for intent_id, instance, policy_id, body, at in rows
+        ]
+
+    # ------------------------------------------------------------------ repair intents
+
+    def journal_repair_intent(
+        self, instance: str, *, origin_policy_id: int, name: str, at: datetime
+    ) -> int:
+        """Durably record, BEFORE the create POST, that policy ``name`` must be deleted."""
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "INSERT INTO repair_intent (instance, origin_policy_id, name, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (instance, origin_policy_id, name, c.ts(at)),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def set_repair_policy(self, intent_id: int, policy_id: int) -> None:
+        """Record the id Harbor gave the temporary policy."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE repair_intent SET policy_id = ? WHERE id = ?", (policy_id, intent_id)
+            )
+
+    def complete_repair_intent(self, intent_id: int, *, at: datetime) -> None:
+        """Mark the intent done once the temporary policy is gone."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE repair_intent SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
+                (c.ts(at), intent_id),
+            )
+
+    def pending_repairs(self) -> list[RepairIntent]:
+        """Return repair intents not yet completed, oldest first: policies that may remain."""
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                "SELECT id, instance, origin_policy_id, name, policy_id, created_at"
+                " FROM repair_intent WHERE completed_at IS NULL ORDER BY id"
+            ).fetchall()
+        return [
+            RepairIntent(intent_id, instance, origin, name, policy_id, c.dt(at))
+            for intent_id, instance, origin, name, policy_id, at in rows
         ]
 
     # ------------------------------------------------------------------ executions
@@ -176,6 +232,7 @@ class JournalTables(Database):
                 for sql in (
                     "DELETE FROM audit WHERE at < ?",
                     "DELETE FROM toggle_intent WHERE completed_at < ?",
+                    "DELETE FROM repair_intent WHERE completed_at < ?",
                     "DELETE FROM execution WHERE finished_at < ?",
                 )
             )

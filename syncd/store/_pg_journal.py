@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from syncd.store import _codec as c
-from syncd.store._journal import AuditEntry, OpenExecution, ToggleIntent
+from syncd.store._journal import AuditEntry, OpenExecution, RepairIntent, ToggleIntent
 from syncd.store._pg_db import PgDatabase
 
 if TYPE_CHECKING:
@@ -52,6 +52,45 @@ class PgJournal(PgDatabase):
             ).fetchall()
         return [
             ToggleIntent(int(i), inst, pid, json.loads(b), c.dt(at)) for i, inst, pid, b, at in rows
+        ]
+
+    def journal_repair_intent(
+        self, instance: str, *, origin_policy_id: int, name: str, at: datetime
+    ) -> int:
+        """Durably record, BEFORE the create POST, that policy ``name`` must be deleted."""
+        with self._epoch_tx() as (conn, epoch):
+            row = conn.execute(
+                "INSERT INTO repair_intent (instance, origin_policy_id, name, created_at, epoch)"
+                " VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                (instance, origin_policy_id, name, c.ts(at), epoch),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_repair_policy(self, intent_id: int, policy_id: int) -> None:
+        """Record the id Harbor gave the temporary policy."""
+        with self._epoch_tx() as (conn, _epoch):
+            conn.execute(
+                "UPDATE repair_intent SET policy_id = %s WHERE id = %s", (policy_id, intent_id)
+            )
+
+    def complete_repair_intent(self, intent_id: int, *, at: datetime) -> None:
+        """Mark the intent done once the temporary policy is gone."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE repair_intent SET completed_at = %s WHERE id = %s AND completed_at IS NULL",
+                (c.ts(at), intent_id),
+            )
+
+    def pending_repairs(self) -> list[RepairIntent]:
+        """Return repair intents not yet completed, oldest first: policies that may remain."""
+        with self._tx(fenced=False) as conn:
+            rows = conn.execute(
+                "SELECT id, instance, origin_policy_id, name, policy_id, created_at"
+                " FROM repair_intent WHERE completed_at IS NULL ORDER BY id"
+            ).fetchall()
+        return [
+            RepairIntent(int(i), inst, origin, name, pid, c.dt(at))
+            for i, inst, origin, name, pid, at in rows
         ]
 
     def remember_execution(
@@ -130,6 +169,7 @@ class PgJournal(PgDatabase):
                 for sql in (
                     "DELETE FROM audit WHERE at < %s",
                     "DELETE FROM toggle_intent WHERE completed_at < %s",
+                    "DELETE FROM repair_intent WHERE completed_at < %s",
                     "DELETE FROM execution WHERE finished_at < %s",
                 )
             )

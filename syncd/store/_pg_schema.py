@@ -83,6 +83,14 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             " finished_at TEXT, epoch BIGINT NOT NULL, PRIMARY KEY (instance, execution_id))"
         ),
     ),
+    (
+        (
+            "CREATE TABLE repair_intent (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+            " instance TEXT NOT NULL, origin_policy_id INTEGER NOT NULL, name TEXT NOT NULL,"
+            " policy_id INTEGER, created_at TEXT NOT NULL, completed_at TEXT,"
+            " epoch BIGINT NOT NULL)"
+        ),
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 """The schema version this code writes; a newer database is refused rather than downgraded."""

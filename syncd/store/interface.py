@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from syncd.core.model import Catalog, HealthState, Repository
-    from syncd.store._journal import AuditEntry, OpenExecution, ToggleIntent
+    from syncd.store._journal import AuditEntry, OpenExecution, RepairIntent, ToggleIntent
 
 __all__ = ["FencedError", "Store"]
 
@@ -158,6 +158,24 @@ class Store(Protocol):  # pragma: no cover - a structural type, implemented by b
 
     def pending_intents(self) -> list[ToggleIntent]:
         """Return intents not yet completed, oldest first."""
+        ...
+
+    def journal_repair_intent(
+        self, instance: str, *, origin_policy_id: int, name: str, at: datetime
+    ) -> int:
+        """Durably record, BEFORE the create POST, that policy ``name`` must be deleted."""
+        ...
+
+    def set_repair_policy(self, intent_id: int, policy_id: int) -> None:
+        """Record the id Harbor gave the temporary policy."""
+        ...
+
+    def complete_repair_intent(self, intent_id: int, *, at: datetime) -> None:
+        """Mark the intent done once the temporary policy is gone."""
+        ...
+
+    def pending_repairs(self) -> list[RepairIntent]:
+        """Return repair intents not yet completed, oldest first."""
         ...
 
     def remember_execution(

@@ -18,10 +18,12 @@ from syncd.core.model import (
     Policy,
     PolicyProblem,
     ReconcileMode,
+    RepairScope,
     SkipReason,
     Topology,
 )
 from syncd.core.plan import PlanSettings, PolicyHistory, make_plan, next_history, policy_key
+from syncd.core.radius import RepairMode, radius_of_drift
 from tests.core.strategies import INSTANCES, T0, drifts
 
 UP, DOWN, DEGRADED = HealthState.UP, HealthState.DOWN, HealthState.DEGRADED
@@ -143,18 +145,31 @@ def test_backoff_blocks_until_it_expires(until, acts):
     assert reasons(result) == ([] if acts else ["non_converging_backoff"])
 
 
+def stale(tag="v1", *, moved_on="a") -> Drift:
+    """Build a STALE entry: the base equals the side that did not move."""
+    dest, base = ("sha256:d", "sha256:d") if moved_on == "a" else ("sha256:d", "sha256:s")
+    return drift(
+        cls=DriftClass.STALE,
+        tag=tag,
+        destination_digest=dest,
+        base_digest=base,
+        moved_on=moved_on,
+    )
+
+
 def test_stale_moved_on_source_triggers_when_override_allows():
     """STALE moved on the source is repaired when the policy overrides tags."""
-    item = drift(cls=DriftClass.STALE, destination_digest="sha256:d", moved_on="a")
-    assert [a.kind for a in plan([item]).actions] == [ActionKind.TRIGGER]
+    assert [a.kind for a in plan([stale()]).actions] == [ActionKind.TRIGGER]
 
 
-def test_stale_with_override_off_is_still_triggered_once():
-    """override=false: the policy is triggered anyway; non-converging backoff catches a no-op."""
-    stale = drift(cls=DriftClass.STALE, tag="v0", destination_digest="sha256:d", moved_on="a")
-    result = plan([stale, drift()], topo=topology(AB, override=False))
-    assert [(a.kind, a.drift_count) for a in result.actions] == [(ActionKind.TRIGGER, 2)]
-    assert reasons(result) == []
+def test_stale_with_override_off_is_reported_never_triggered():
+    """override=false: a stale tag is reported with a reason naming override, not triggered."""
+    result = plan([stale(tag="v0"), drift()], topo=topology(AB, override=False))
+    assert [(a.kind, a.drift_count) for a in result.actions] == [(ActionKind.TRIGGER, 1)]
+    (skip,) = result.skips
+    assert (skip.reason, skip.drift_count) == (SkipReason.OVERRIDE_OFF, 1)
+    assert "override is off" in skip.detail
+    assert "lib/app:v0" in skip.detail
 
 
 def test_stale_moved_on_destination_is_left_for_the_reverse_edge():
@@ -526,3 +541,91 @@ def test_dry_run_changes_nothing():
         now=T0,
     )
     assert result == past
+
+
+# --------------------------------------------------------------------------- blast radius
+
+
+def _harmful_edge(harm: str) -> list[Drift]:
+    """Missing v1 plus one tag a whole-policy run of a->b would harm."""
+    if harm == "conflict":
+        other = drift(cls=DriftClass.CONFLICT, tag="stable", destination_digest="sha256:d")
+    else:  # deleted on b since the base, still on a
+        other = drift(
+            cls=DriftClass.DELETED_UNPROPAGATED, tag="old", base_digest="sha256:s", moved_on="b"
+        )
+    return [drift(), other]
+
+
+@pytest.mark.parametrize(
+    ("harm", "shown"),
+    [
+        ("conflict", "lib/app:stable overwrites_conflict"),
+        ("deleted", "lib/app:old undoes_deletion"),
+    ],
+)
+def test_harmful_radius_plans_a_scoped_repair_of_the_wanted_tags(harm, shown):
+    """auto: a harmful radius turns the trigger into a scoped repair of exactly the missing tag."""
+    result = plan(_harmful_edge(harm))
+    (action,) = result.actions
+    assert action.kind is ActionKind.SCOPED_TRIGGER
+    assert (action.instance, action.policy_id, action.drift_count) == ("a", 1, 1)
+    assert action.scopes == (RepairScope("lib/app", ("v1",), overwrite=False),)
+    assert shown in action.reason
+
+
+@pytest.mark.parametrize("harm", ["conflict", "deleted"])
+def test_repair_policy_setting_blocks_a_harmful_radius(harm):
+    """repair: policy: no action; a repair_blocked skip names the tags at risk."""
+    result = plan(
+        _harmful_edge(harm), cfg=PlanSettings(mode=ReconcileMode.TRIGGER, repair=RepairMode.POLICY)
+    )
+    assert [a.kind for a in result.actions] == []
+    (blocked,) = [s for s in result.skips if s.reason is SkipReason.REPAIR_BLOCKED]
+    assert (blocked.edge, blocked.drift_count) == (AB, 1)
+    assert "1 harmful" in blocked.detail
+
+
+@pytest.mark.parametrize(
+    ("repair", "kind"),
+    [
+        (RepairMode.AUTO, ActionKind.TRIGGER),
+        (RepairMode.POLICY, ActionKind.TRIGGER),
+        (RepairMode.SCOPED, ActionKind.SCOPED_TRIGGER),
+    ],
+)
+def test_harmless_radius_triggers_the_whole_policy_unless_scoped_is_forced(repair, kind):
+    """A harmless radius: the whole policy (its reason names the radius), or scoped if asked."""
+    (action,) = plan([drift()], cfg=PlanSettings(mode=ReconcileMode.TRIGGER, repair=repair)).actions
+    assert action.kind is kind
+    assert "radius a->b policy 1: 1 selected, 1 wanted, 0 no-op, 0 harmful" in action.reason
+
+
+def test_given_radius_wins_over_the_one_rebuilt_from_drift():
+    """The assessment's radius (which sees every selected tag) decides, not the drift alone."""
+    harmful = radius_of_drift(AB, _harmful_edge("conflict"), override=True)
+    (action,) = make_plan(
+        drift=[drift()],
+        topology=topology(AB),
+        running=(),
+        health=ALL_UP,
+        history={},
+        settings=TRIGGER,
+        now=T0,
+        radii={("a", 1): harmful},
+    ).actions
+    assert action.kind is ActionKind.SCOPED_TRIGGER
+
+
+def test_conflict_resolution_waits_when_its_carrier_would_undo_a_deletion():
+    """A preferred winner is not copied by a run that would also resurrect a deleted tag."""
+    deleted_on_b = drift(
+        cls=DriftClass.DELETED_UNPROPAGATED, tag="old", base_digest="sha256:s", moved_on="b"
+    )
+    result = plan(
+        [conflict(AB), deleted_on_b],
+        cfg=PlanSettings(mode=ReconcileMode.TRIGGER, conflict_preference="a"),
+    )
+    assert result.actions == ()
+    (blocked,) = [s for s in result.skips if s.reason is SkipReason.REPAIR_BLOCKED]
+    assert "lib/app:old (undoes_deletion)" in blocked.detail

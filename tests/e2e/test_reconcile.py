@@ -110,25 +110,21 @@ def _moved_on_a_while_b_down(pair: Pair, config: Path, cli: RunCli) -> None:
     push_during_outage(pair, pushed_on="a", tags=[("library/app", "v1")], content="moved-")
 
 
-def test_override_false_differing_digest_is_non_converging(
+def test_override_false_differing_digest_is_reported_never_triggered(
     make_pair: MakePair, syncd_config: WriteConfig, cli: RunCli
 ) -> None:
-    """override=false + a differing digest: triggered once, non_converging, then backed off."""
+    """override=false + a tag moved on a: stale, reported naming override, never triggered."""
     pair = make_pair(override=False)
     config = syncd_config(pair)
     _moved_on_a_while_b_down(pair, config, cli)
 
-    first = cli(config, *RECONCILE)
+    for _ in range(2):
+        run = cli(config, *RECONCILE)
 
-    assert len(starts(pair.a)) == 1
-    assert first.code == 1
-    assert {d["class"] for d in first.json["drift"] if d["edge"] == "a->b"} == {"non_converging"}
-    assert first.json["non_converging_policies"] == [["a", pair.a_to_b]]
-
-    second = cli(config, *RECONCILE)
-
-    assert (second.code, len(starts(pair.a))) == (1, 1)
-    assert "non_converging_backoff" in {s["reason"] for s in second.json["skipped"]}
+        assert run.code == 1
+        assert {d["class"] for d in run.json["drift"] if d["edge"] == "a->b"} == {"stale"}
+        assert ("override_off", "a->b") in {(s["reason"], s["edge"]) for s in run.json["skipped"]}
+        assert starts(pair.a) == starts(pair.b) == []
 
 
 def test_replication_that_cannot_converge_is_backed_off(

@@ -1,0 +1,1 @@
+"""The stateful model test of syncd's repairs; its helpers live in ``modelkit``."""

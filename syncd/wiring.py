@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from syncd.core.plan import PlanSettings
 from syncd.engine.act import ActSettings, Executor
 from syncd.engine.leader import FencedClient, Leadership, PgLeadership, Solo
-from syncd.engine.reconcile import Deps
+from syncd.engine.reconcile import Deps, PassSettings
 from syncd.engine.repair import RepairSettings, ScopedRepairer
 from syncd.engine.runtime import Runtime, utcnow
 from syncd.engine.snapshot import Progress, Scope
@@ -100,22 +100,30 @@ def build_runtime(
         clients=clients,
         store=store,
         executor=executor,
-        scope=Scope(
-            include=tuple(settings.scope.include_projects),
-            exclude=tuple(settings.scope.exclude_projects),
-        ),
-        plan_settings=plan_settings(settings),
+        settings=pass_settings(settings, persist=persist),
         now=now,
-        base_backoff=timedelta(seconds=rec.non_converging_backoff_seconds),
-        persist=persist,
-        instance_urls={name: inst.url for name, inst in settings.instances.items()},
         clusters=clusters,
-        parity_sample=settings.parity.sample_size,
-        hung_after=timedelta(seconds=rec.execution_timeout_seconds),
         progress=progress,
         repairer=repairer,
     )
     return Runtime(settings=settings, clients=every, store=store, deps=deps, leader=leader)
+
+
+def pass_settings(settings: Settings, *, persist: bool) -> PassSettings:
+    """Return the frozen slice of the settings one pass reads."""
+    rec = settings.reconcile
+    return PassSettings(
+        scope=Scope(
+            include=tuple(settings.scope.include_projects),
+            exclude=tuple(settings.scope.exclude_projects),
+        ),
+        plan=plan_settings(settings),
+        base_backoff=timedelta(seconds=rec.non_converging_backoff_seconds),
+        persist=persist,
+        instance_urls={name: inst.url for name, inst in settings.instances.items()},
+        parity_sample=settings.parity.sample_size,
+        hung_after=timedelta(seconds=rec.execution_timeout_seconds),
+    )
 
 
 def _clients(

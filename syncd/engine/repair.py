@@ -17,6 +17,7 @@ never replaced by the unsafe whole-policy trigger. POSTs are never retried.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -44,13 +45,15 @@ __all__ = [
     "ScopedRepairer",
     "is_repair_policy",
     "repair_body",
+    "repair_origin",
     "without_repair_policies",
 ]
 
-log = structlog.get_logger("syncd.repair")
+log = structlog.get_logger("syncd.engine.repair")
 
 REPAIR_PREFIX = "syncd-repair-"
 MARKER = "[syncd scoped repair]"
+_ORIGIN = re.compile(r"created by syncd to repair policy (\d+) ")
 """In the description of every temporary policy: with the prefix, what ``sweep`` may delete."""
 
 
@@ -58,6 +61,14 @@ def is_repair_policy(policy: Policy) -> bool:
     """Whether syncd created ``policy`` for a scoped repair (prefix and marker both)."""
     description = policy.raw.get("description")
     return policy.name.startswith(REPAIR_PREFIX) and MARKER in str(description or "")
+
+
+def repair_origin(policy: Policy) -> int | None:
+    """Return the id of the policy a temporary repair policy repairs (its description)."""
+    if not is_repair_policy(policy):
+        return None
+    found = _ORIGIN.search(str(policy.raw.get("description") or ""))
+    return int(found.group(1)) if found else None
 
 
 def without_repair_policies(view: InstanceView) -> InstanceView:

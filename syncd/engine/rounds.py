@@ -8,7 +8,7 @@ and each edge's base comes from the store. A pass runs one round, then one per r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from syncd.core import edges as edge_view
@@ -23,7 +23,7 @@ from syncd.core.model import (
 )
 from syncd.core.topology import derive_topology
 from syncd.engine import observe
-from syncd.engine.repair import without_repair_policies
+from syncd.engine.repair import repair_origin, without_repair_policies
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -43,6 +43,8 @@ class Round:
     views: Mapping[str, observe.InstanceView]
     topology: Topology
     edges: tuple[edge_view.EdgeAssessment, ...]
+    repair_origins: Mapping[tuple[str, int], int] = field(default_factory=dict)
+    """``(owner, temporary repair policy id)`` -> the id of the policy it repairs."""
 
     @property
     def drift(self) -> tuple[Drift, ...]:
@@ -61,8 +63,13 @@ class Round:
 
     @property
     def running(self) -> set[tuple[str, int]]:
-        """``(owner, policy id)`` of every execution observed InProgress."""
-        return {(v.name, e.policy_id) for v in self.views.values() for e in v.running}
+        """``(owner, policy id)`` of every execution observed InProgress.
+
+        A running scoped repair counts as a running execution of the policy it repairs: the
+        same tags must not be copied twice at once, by the whole policy or another repair.
+        """
+        keys = {(v.name, e.policy_id) for v in self.views.values() for e in v.running}
+        return keys | {(k[0], self.repair_origins[k]) for k in keys if k in self.repair_origins}
 
     @property
     def unobserved(self) -> tuple[Unobserved, ...]:
@@ -102,6 +109,12 @@ class Observer:
             force_incremental=force_incremental,
             progress=self.progress,
         )
+        origins = {
+            (name, p.id): origin
+            for name, view in views.items()
+            for p in view.policies
+            if (origin := repair_origin(p)) is not None
+        }
         # syncd's temporary repair policies are not replication edges of the topology.
         views = {name: without_repair_policies(view) for name, view in views.items()}
         pending = {(i.instance, i.policy_id) for i in self.store.pending_intents()}
@@ -114,7 +127,7 @@ class Observer:
         edges = edge_view.assess_edges(
             catalogs={n: v.catalog for n, v in views.items()}, topology=topology, bases=bases
         )
-        return Round(views=views, topology=topology, edges=edges)
+        return Round(views=views, topology=topology, edges=edges, repair_origins=origins)
 
 
 def _as_intended(policies: Iterable[Policy], pending: set[tuple[str, int]]) -> tuple[Policy, ...]:

@@ -83,6 +83,11 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             " finished_at TEXT, epoch BIGINT NOT NULL, PRIMARY KEY (instance, execution_id))"
         ),
     ),
+    (
+        # v2: the generation of each catalog / base write (see syncd.store._memo).
+        "ALTER TABLE catalog ADD COLUMN generation BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE base_edge ADD COLUMN generation BIGINT NOT NULL DEFAULT 0",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 """The schema version this code writes; a newer database is refused rather than downgraded."""

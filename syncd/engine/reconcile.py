@@ -11,6 +11,7 @@ first-seen times and backoff of its edges are kept as they were rather than rese
 
 from __future__ import annotations
 
+import gc
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -198,6 +199,19 @@ def _persist(deps: Deps, rnd: _Round, *, drift: tuple[Drift, ...], now: datetime
     deps.store.save_first_seen(seen)
 
 
+def _load_previous(deps: Deps) -> dict[str, Catalog | None]:
+    """Load the cached catalogs and keep them (and all else alive now) out of the cyclic GC.
+
+    A catalog is ~10^6 long-lived objects without cycles: every full collection of the pass
+    would scan them all again. Unfreezing first hands the previous pass's frozen objects back
+    to the collector, so nothing stays frozen longer than one pass.
+    """
+    gc.unfreeze()
+    previous = {name: deps.store.load_catalog(name) for name in deps.clients}
+    gc.freeze()
+    return previous
+
+
 def _unobserved(views: Mapping[str, observe.InstanceView]) -> tuple[Unobserved, ...]:
     return tuple(
         Unobserved(v.name, v.cause or UnobservedCause.UNREACHABLE, v.error)
@@ -300,7 +314,7 @@ def _run_locked(
     deps.store.check_identity()  # a state file deleted or replaced under us: act on nothing
     if act:
         restore_pending(deps.clients, deps.store, now=deps.now)
-    previous = {name: deps.store.load_catalog(name) for name in deps.clients}
+    previous = _load_previous(deps)
     rnd = _observe(deps, previous=previous, focus=focus)
     record_health(deps.store, (v.health for v in rnd.views.values()))
     parity = parity_reports(

@@ -8,6 +8,7 @@ write sends only what changed against the value the store remembers (``_memo``, 
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING, Any, LiteralString
 
 from syncd.core.model import Catalog
@@ -42,7 +43,7 @@ class PgSnapshots(PgDatabase):
             rows = conn.execute(
                 "SELECT repository, tag, digest FROM base WHERE edge = %s", (edge_name,)
             ).fetchall()
-        mapping = {(str(r), str(t)): str(d) for r, t, d in rows}
+        mapping = {(sys.intern(str(r)), sys.intern(str(t))): str(d) for r, t, d in rows}
         self._memo.keep_base(mapping, generation, edge=edge_name)
         return mapping
 

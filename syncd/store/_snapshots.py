@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["SnapshotTables"]
 
 _EMPTY: frozenset[str] = frozenset()
+_intern = sys.intern
 
 
 class SnapshotTables(Database):
@@ -44,7 +46,8 @@ class SnapshotTables(Database):
             rows = conn.execute(
                 "SELECT repository, tag, digest FROM base WHERE edge = ?", (edge_name,)
             )
-            mapping = {(repo, tag): digest for repo, tag, digest in rows}
+            # Interned: the names are shared with the catalog's instead of one copy per row.
+            mapping = {(_intern(repo), _intern(tag)): digest for repo, tag, digest in rows}
         self._memo.keep_base(mapping, generation, edge=edge_name)
         return mapping
 

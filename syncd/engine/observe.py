@@ -170,7 +170,7 @@ def _observe_one(
         incremental = (force_incremental or supports_incremental(version)) and previous is not None
         catalog, relisted = _logged_snapshot(
             client, previous=previous, scope=scope, now=now, incremental=incremental,
-            focus=focus, progress=progress,
+            focus=focus, progress=progress, version=version,
         )  # fmt: skip
     except HarborAuthError:
         raise  # wrong credentials look like massive drift: refuse to go on (api-notes 0.1)
@@ -191,6 +191,7 @@ def _logged_snapshot(
     incremental: bool,
     focus: Iterable[str],
     progress: Progress | None,
+    version: str,
 ) -> tuple[Catalog, int]:
     started, calls = time.monotonic(), client.request_count
     catalog, relisted = snapshot(
@@ -201,6 +202,7 @@ def _logged_snapshot(
         incremental=incremental,
         focus=focus,
         progress=progress,
+        version=version,
     )
     log.info(
         "observe.snapshot_taken",

@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.phases import PhaseProbe
 from bench.profiling import ThreadProfiler
 from syncd.engine.reconcile import run_pass
 from syncd.service.logs import configure_logging
@@ -120,10 +121,11 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS
 
 
-def _run(config: Path, calls: CallCounter) -> dict[str, Any]:
+def _run(config: Path, calls: CallCounter, phases: PhaseProbe) -> dict[str, Any]:
     """Load settings and run one acting pass, as ``syncd reconcile --once`` does."""
     configure_logging(level="warning", fmt="json")  # to stderr: stdout carries only the figures
     runtime = build_runtime(load_settings(config, env={}), on_request=calls)
+    phases.wrap_store(runtime.deps.store)
     try:
         result = run_pass(runtime.deps, act=True)
     finally:
@@ -139,29 +141,34 @@ def _run(config: Path, calls: CallCounter) -> dict[str, Any]:
 
 def measure(config: Path, *, profile: bool) -> dict[str, Any]:
     """Run the pass with every probe installed; return the figures (imports are not in them)."""
-    calls, threads, gc_timer = CallCounter(), ThreadCounter(), GcTimer()
+    calls, threads, gc_timer, phases = CallCounter(), ThreadCounter(), GcTimer(), PhaseProbe()
     profiler = ThreadProfiler() if profile else None
     rss_before = _peak_rss()
+    phases.install()
     threads.install()
     gc.callbacks.append(gc_timer)
     if profiler is not None:
         profiler.install()
     cpu0, wall0 = _cpu(), time.perf_counter()
     try:
-        outcome = _run(config, calls)
+        outcome = _run(config, calls, phases)
     finally:
         wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
         if profiler is not None:
             profiler.uninstall()
         gc.callbacks.remove(gc_timer)
         threads.uninstall()
+        phases.uninstall()
+    # The pass's peak, taken before the phase probe resets the high-water mark.
+    peak = max(_peak_rss(), *phases.peaks.values(), 0)
     return outcome | {
         "calls": calls.by_instance(),
         "cpu_seconds": cpu,
         "wall_seconds": wall,
         "gc_seconds": gc_timer.seconds,
         "gc_collections": {str(k): v for k, v in sorted(gc_timer.collections.items())},
-        "peak_rss_bytes": _peak_rss(),
+        "peak_rss_bytes": peak,
+        "phase_peak_rss_bytes": phases.finish(),
         "rss_before_bytes": rss_before,
         "threads_started": threads.started,
         "threads_most_alive": threads.most_alive,

@@ -49,6 +49,8 @@ class RealPass:
     actions: int
     sim_cpu_seconds: float
     profile: Mapping[str, Any] | None = field(default=None)
+    phase_peaks: Mapping[str, int] = field(default_factory=dict)
+    """Peak RSS bytes per phase (``bench.phases``), in the order the phases began."""
 
     @property
     def api_calls(self) -> int:
@@ -100,4 +102,5 @@ def run_real_pass(config: Path, *, name: str, sim: SimProcess, profile: bool = F
         actions=raw["actions"],
         sim_cpu_seconds=sim_cpu,
         profile=raw["profile"],
+        phase_peaks=raw.get("phase_peak_rss_bytes", {}),
     )

@@ -30,6 +30,7 @@ from bench.realtargets import (
     Sizes,
     print_fixed,
     print_passes,
+    print_phases,
     print_profile,
     print_targets,
     targets,
@@ -220,6 +221,7 @@ def _print_run(run: SizeRun) -> None:
     print(f"\nPasses at {run.sizes.tags:,} tags per instance ({run.changed} repositories changed):")
     print_passes(run.passes, run.sizes)
     print()
+    print_phases(run.passes)
     print_fixed(run.passes[1], run.sizes)
     print(
         f"simulator (separate process, for information): peak RSS "

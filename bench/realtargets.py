@@ -25,6 +25,7 @@ __all__ = [
     "Target",
     "print_fixed",
     "print_passes",
+    "print_phases",
     "print_profile",
     "print_targets",
     "targets",
@@ -217,6 +218,14 @@ def print_fixed(p: RealPass, sizes: Sizes) -> None:
         fixed = p.fixed_calls(instance)
         detail = ", ".join(f"{kind} {n}" for kind, n in sorted(fixed.items()))
         print(f"fixed calls, {p.name}, instance {instance}: {sum(fixed.values())} ({detail})")
+
+
+def print_phases(passes: Sequence[RealPass]) -> None:
+    """Print each pass's peak RSS per phase (MB), where the platform can measure it."""
+    for p in passes:
+        if p.phase_peaks:
+            detail = ", ".join(f"{phase} {b / MB:.1f}" for phase, b in p.phase_peaks.items())
+            print(f"peak RSS MB by phase, {p.name}: {detail}")
 
 
 def print_profile(p: RealPass) -> None:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from syncd.core.model import Artifact, Catalog, Repository
 from syncd.store import StateStore, Store
+from syncd.store._memo import base_changes, catalog_changes
 from syncd.store.postgres import PostgresStore
 from tests.pgkit import lead
 
@@ -150,3 +151,25 @@ def test_sqlite_writes_only_what_changed(tmp_path, changed, removed):
         catalog_rows = _changes(store, lambda: store.save_catalog(_catalog("a", 1, new_repos)))
         base_rows = _changes(store, lambda: store.save_base("e", new_base, at=T0))
     assert (catalog_rows, base_rows) == (1 + changed + removed, 1 + changed + removed)
+
+
+_CATALOGS = _REPOS.map(lambda repos: _catalog("a", 0, repos))
+
+
+@given(old=_CATALOGS, new=_CATALOGS)
+def test_catalog_changes_applied_to_old_give_new(old, new):
+    """Upserting the changed repositories and dropping the removed ones turns old into new."""
+    changed, removed = catalog_changes(old, new)
+    applied = {n: r for n, r in old.repositories.items() if n not in removed}
+    applied.update({r.name: r for r in changed})
+    assert applied == dict(new.repositories)
+    assert all(old.repositories.get(r.name) != r for r in changed)
+
+
+@given(old=_BASES, new=_BASES)
+def test_base_changes_applied_to_old_give_new(old, new):
+    """Setting the changed entries and removing the dropped keys turns old into new."""
+    changed, removed = base_changes(old, new)
+    applied = {k: v for k, v in old.items() if k not in removed} | changed
+    assert applied == new
+    assert all(old.get(k) != v for k, v in changed.items())

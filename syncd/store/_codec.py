@@ -80,29 +80,42 @@ def encode_artifacts(artifacts: Iterable[Artifact]) -> str:
     return dumps([_artifact_row(a) for a in artifacts])
 
 
-def decode_artifacts(text: str) -> tuple[Artifact, ...]:
+def decode_artifacts(
+    text: str, *, sets: dict[tuple[str, ...], frozenset[str]] | None = None
+) -> tuple[Artifact, ...]:
     """Invert `encode_artifacts`.
 
     As the listing's decoder does: the few distinct tag, type and label strings are interned
-    and empty containers shared, instead of a copy per artifact (a catalog holds ~10^5).
+    and empty containers shared, instead of a copy per artifact (a catalog holds ~10^5). Equal
+    tag and label sets are one object too, through ``sets`` (a frozenset costs ~200 bytes;
+    give one dict to every repository of a catalog).
     """
+    sets = {} if sets is None else sets
     return tuple(
         [
             Artifact(
                 digest,
-                frozenset([_intern(t) for t in tags]) if tags else _EMPTY_SET,
+                _shared(tags, sets) if tags else _EMPTY_SET,
                 None if pushed is None else _utc(pushed),
                 _intern(kind),
                 _intern(media_type),
                 tuple(refs) if refs else (),
                 tuple(accessories) if accessories else (),
-                frozenset([_intern(x) for x in labels]) if labels else _EMPTY_SET,
+                _shared(labels, sets) if labels else _EMPTY_SET,
             )
             for digest, tags, pushed, kind, media_type, refs, accessories, labels in json.loads(
                 text
             )
         ]
     )
+
+
+def _shared(names: list[str], sets: dict[tuple[str, ...], frozenset[str]]) -> frozenset[str]:
+    key = tuple(names)
+    found = sets.get(key)
+    if found is None:
+        found = sets[key] = frozenset([_intern(n) for n in names])
+    return found
 
 
 def _utc(text: str) -> datetime:
@@ -122,6 +135,14 @@ def repo_row(instance: str, repo: Repository) -> tuple[object, ...]:
     )
 
 
-def decode_repo(name: str, count: int, updated: str | None, artifacts: str) -> Repository:
-    """Invert `repo_row` (minus the instance)."""
-    return Repository(_intern(name), count, opt_dt(updated), decode_artifacts(artifacts))
+def decode_repo(
+    name: str,
+    count: int,
+    updated: str | None,
+    artifacts: str,
+    *,
+    sets: dict[tuple[str, ...], frozenset[str]] | None = None,
+) -> Repository:
+    """Invert `repo_row` (minus the instance); ``sets`` as in `decode_artifacts`."""
+    arts = decode_artifacts(artifacts, sets=sets)
+    return Repository(_intern(name), count, opt_dt(updated), arts)

@@ -116,7 +116,7 @@ class PgSnapshots(PgDatabase):
         catalog = Catalog(
             instance=instance,
             taken_at=c.dt(head[1]),
-            repositories={row[0]: c.decode_repo(*row) for row in rows},
+            repositories=_decode_repos(rows),
             projects=frozenset(json.loads(head[2])),
             public_projects=frozenset(json.loads(head[3])),
         )
@@ -183,6 +183,11 @@ class PgSnapshots(PgDatabase):
             with conn.cursor().copy("COPY first_seen FROM STDIN") as cp:
                 for (e, r, t, cls), at in mapping.items():
                     cp.write_row((e, r, t, str(cls), c.ts(at)))
+
+
+def _decode_repos(rows: Iterable[tuple[Any, ...]]) -> dict[str, Repository]:
+    sets: dict[tuple[str, ...], frozenset[str]] = {}  # equal tag sets shared (see _codec)
+    return {row[0]: c.decode_repo(*row, sets=sets) for row in rows}
 
 
 def _text_row(*values: object) -> tuple[str, ...]:

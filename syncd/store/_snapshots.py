@@ -134,7 +134,8 @@ class SnapshotTables(Database):
                 (instance,),
             ).fetchall()
         with _gc_paused():
-            repositories = {row[0]: c.decode_repo(*row) for row in rows}
+            sets: dict[tuple[str, ...], frozenset[str]] = {}
+            repositories = {row[0]: c.decode_repo(*row, sets=sets) for row in rows}
         catalog = Catalog(
             instance=instance,
             taken_at=c.dt(head[1]),

@@ -79,13 +79,15 @@ def _fixed_total(p: RealPass, sizes: Sizes) -> int:
 
 
 def _calls(warm: RealPass, cold: RealPass, sizes: Sizes) -> list[Target]:
-    page = math.ceil(sizes.repos / PAGE)
+    # The client proves a listing whose count is a multiple of the page size complete by
+    # asking for one page more (no rows beyond X-Total-Count): part of the floor since then.
+    page = math.ceil(sizes.repos / PAGE) + (sizes.repos % PAGE == 0)
     limit = sum(page + sum(warm.fixed_calls(i).values()) for i in sizes.instances)
     floor = len(sizes.instances) * listing_floor(repositories=sizes.repos, artifacts=sizes.tags)
     cold_limit = COLD_CALLS_FACTOR * (floor + _fixed_total(cold, sizes))
     return [
         Target(
-            "warm, nothing changed: API calls <= ceil(repos/100) + fixed, per instance",
+            "warm, nothing changed: API calls <= ceil(repos/100) (+1 proof page) + fixed",
             f"{warm.api_calls:,} ({_fixed_total(warm, sizes)} fixed)",
             f"{limit:,}",
             all(warm.listing_calls(i) <= page for i in sizes.instances),

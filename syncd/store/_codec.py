@@ -86,7 +86,8 @@ def decode_artifacts(
     """Invert `encode_artifacts`.
 
     As the listing's decoder does: the few distinct tag, type and label strings are interned
-    and empty containers shared, instead of a copy per artifact (a catalog holds ~10^5). Equal
+    and empty containers shared, instead of a copy per artifact (a catalog holds ~10^5). Digests
+    are interned too: the bases loaded next share them instead of holding a copy each. Equal
     tag and label sets are one object too, through ``sets`` (a frozenset costs ~200 bytes;
     give one dict to every repository of a catalog).
     """
@@ -94,7 +95,7 @@ def decode_artifacts(
     return tuple(
         [
             Artifact(
-                digest,
+                _intern(digest),
                 _shared(tags, sets) if tags else _EMPTY_SET,
                 None if pushed is None else _utc(pushed),
                 _intern(kind),

@@ -43,7 +43,8 @@ class PgSnapshots(PgDatabase):
             rows = conn.execute(
                 "SELECT repository, tag, digest FROM base WHERE edge = %s", (edge_name,)
             ).fetchall()
-        mapping = {(sys.intern(str(r)), sys.intern(str(t))): str(d) for r, t, d in rows}
+        # Interned as in SQLite: shared with the catalog's names and digests.
+        mapping = {(sys.intern(str(r)), sys.intern(str(t))): sys.intern(str(d)) for r, t, d in rows}
         self._memo.keep_base(mapping, generation, edge=edge_name)
         return mapping
 

@@ -46,8 +46,9 @@ class SnapshotTables(Database):
             rows = conn.execute(
                 "SELECT repository, tag, digest FROM base WHERE edge = ?", (edge_name,)
             )
-            # Interned: the names are shared with the catalog's instead of one copy per row.
-            mapping = {(_intern(repo), _intern(tag)): digest for repo, tag, digest in rows}
+            # Interned: names and digests are shared with the catalog's (decoded interned too)
+            # instead of one copy per row (a digest string alone is ~120 bytes).
+            mapping = {(_intern(repo), _intern(tag)): _intern(digest) for repo, tag, digest in rows}
         self._memo.keep_base(mapping, generation, edge=edge_name)
         return mapping
 

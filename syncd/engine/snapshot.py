@@ -8,6 +8,7 @@ progress callbacks, and refusing a snapshot whose rows disagree with the reposit
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import weakref
@@ -137,13 +138,19 @@ def _project_lister(
         if _MISSING.lacks(client, version):
             return None
         try:
-            return client.list_project_artifacts(project)
+            listed = client.list_project_artifacts(project)
         except HarborNotFound:
             # On a Harbor that has the route, a 404 means the project went away meanwhile:
             # nothing to remember (its repositories are listed one by one this time).
             if not has_project_listing(version):
                 _MISSING.remember(client, version)
             return None
+        # The catalog grows by ~10^4 long-lived objects per project: frozen, full collections
+        # stop rescanning all listed so far (the next pass's start unfreezes them). The young
+        # generations are collected first so that their garbage cycles are not frozen too.
+        gc.collect(1)
+        gc.freeze()
+        return listed
 
     return lister
 

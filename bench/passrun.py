@@ -74,11 +74,15 @@ def _figures(stdout: str) -> dict[str, Any]:
     return figures
 
 
-def run_real_pass(config: Path, *, name: str, sim: SimProcess, profile: bool = False) -> RealPass:
+def run_real_pass(
+    config: Path, *, name: str, sim: SimProcess, profile: bool = False, daemon: bool = False
+) -> RealPass:
     """Run ``python -m bench.passproc CONFIG`` and return its figures (a failure raises)."""
     args = [sys.executable, "-m", "bench.passproc", str(config)]
     if profile:
         args.append("--profile")
+    if daemon:
+        args.append("--daemon")
     sim0 = sim.cpu_seconds()
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
     sim_cpu = sim.cpu_seconds() - sim0

@@ -58,6 +58,12 @@ class PhaseProbe:
         _CLEAR_REFS.write_text("5", encoding="ascii")
         self._phase = phase
 
+    def restart(self) -> None:
+        """Forget the phases so far and reset the high-water mark (a second pass follows)."""
+        self.peaks, self._phase, self._seen = {}, "start", set()
+        if self._enabled:
+            _CLEAR_REFS.write_text("5", encoding="ascii")
+
     def finish(self) -> dict[str, int]:
         """Close the last phase; return the peaks."""
         self.mark("end")

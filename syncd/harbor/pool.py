@@ -68,7 +68,7 @@ class _Map(Generic[T, R]):
 
 
 class SharedPool:
-    """Up to ``workers`` threads for one instance, started on first use, reused until closed."""
+    """Up to ``workers`` threads named ``name``-N, started on first use, reused until closed."""
 
     def __init__(self, workers: int, *, name: str) -> None:
         self._workers, self._name = workers, name
@@ -92,7 +92,7 @@ class SharedPool:
         with self._lock:
             if self._executor is None and not self._closed:
                 self._executor = ThreadPoolExecutor(
-                    max_workers=self._workers, thread_name_prefix=f"harbor-{self._name}"
+                    max_workers=self._workers, thread_name_prefix=self._name
                 )
             return self._executor
 

@@ -183,7 +183,7 @@ class HarborSession:
         self._retry_attempts = retry_attempts
         self._retry_timeout = retry_timeout
         self._slots = threading.BoundedSemaphore(settings.max_concurrency)
-        self._pool = SharedPool(settings.max_concurrency, name=name)
+        self._pool = SharedPool(settings.max_concurrency, name=f"harbor-{name}")
         self._count_lock = threading.Lock()
         self._count = 0
         self._http = httpx.Client(

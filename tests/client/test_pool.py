@@ -28,7 +28,7 @@ def _names() -> set[str]:
 @pytest.mark.timeout(30)
 def test_nested_maps_complete_on_a_pool_of_one():
     """Maps inside maps inside maps finish even when every worker waits on inner work."""
-    pool = SharedPool(1, name="nest")
+    pool = SharedPool(1, name="harbor-nest")
 
     def inner(i: int) -> int:
         return sum(pool.map(lambda j: i * j, range(5)))
@@ -49,7 +49,7 @@ def test_nested_maps_complete_on_a_pool_of_one():
 def test_threads_are_reused_across_maps():
     """Many maps start at most ``workers`` threads in all."""
     started: list[str] = []
-    pool = SharedPool(3, name="reuse")
+    pool = SharedPool(3, name="harbor-reuse")
 
     def record(i: int) -> int:
         started.append(threading.current_thread().name)

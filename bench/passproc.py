@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.phases import PhaseProbe
 from bench.profiling import ThreadProfiler
 from syncd.engine.reconcile import run_pass
 from syncd.service.logs import configure_logging
@@ -120,12 +121,33 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS
 
 
-def _run(config: Path, calls: CallCounter) -> dict[str, Any]:
-    """Load settings and run one acting pass, as ``syncd reconcile --once`` does."""
+def _run(
+    config: Path,
+    calls: CallCounter,
+    phases: PhaseProbe,
+    *,
+    restart: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Load settings and run one acting pass, as ``syncd reconcile --once`` does.
+
+    With ``restart`` (the daemon case): run one pass first, reset the probes, then measure a
+    second pass in the same process with the same runtime, as the daemon's next interval runs
+    it (pools started, the store remembering its catalogs and bases).
+    """
     configure_logging(level="warning", fmt="json")  # to stderr: stdout carries only the figures
     runtime = build_runtime(load_settings(config, env={}), on_request=calls)
+    phases.wrap_store(runtime.deps.store)
     try:
-        result = run_pass(runtime.deps, act=True)
+        if restart is not None:
+            run_pass(runtime.deps, act=True)
+            restart()
+            cpu0, wall0 = _cpu(), time.perf_counter()
+            result = run_pass(runtime.deps, act=True)
+            wall = time.perf_counter() - wall0
+            second = {"pass_cpu_seconds": _cpu() - cpu0, "pass_wall_seconds": wall}
+        else:
+            result = run_pass(runtime.deps, act=True)
+            second = {}
     finally:
         runtime.close()
     return {
@@ -134,34 +156,56 @@ def _run(config: Path, calls: CallCounter) -> dict[str, Any]:
         "actions": len(result.plan.actions),
         "api_calls_reported": result.api_calls,
         "error": result.error,
+        **second,
     }
 
 
-def measure(config: Path, *, profile: bool) -> dict[str, Any]:
+def _restarter(
+    probes: tuple[CallCounter, ThreadCounter, GcTimer, PhaseProbe],
+) -> Callable[[], None]:
+    calls, threads, gc_timer, phases = probes
+
+    def restart() -> None:
+        calls.calls.clear()
+        threads.started, threads.most_alive = 0, threading.active_count()
+        gc_timer.seconds = 0.0
+        gc_timer.collections.clear()
+        phases.restart()
+
+    return restart
+
+
+def measure(config: Path, *, profile: bool, daemon: bool = False) -> dict[str, Any]:
     """Run the pass with every probe installed; return the figures (imports are not in them)."""
-    calls, threads, gc_timer = CallCounter(), ThreadCounter(), GcTimer()
+    calls, threads, gc_timer, phases = CallCounter(), ThreadCounter(), GcTimer(), PhaseProbe()
+    probes = (calls, threads, gc_timer, phases)
     profiler = ThreadProfiler() if profile else None
     rss_before = _peak_rss()
+    phases.install()
     threads.install()
     gc.callbacks.append(gc_timer)
     if profiler is not None:
         profiler.install()
     cpu0, wall0 = _cpu(), time.perf_counter()
     try:
-        outcome = _run(config, calls)
+        outcome = _run(config, calls, phases, restart=_restarter(probes) if daemon else None)
     finally:
         wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
         if profiler is not None:
             profiler.uninstall()
         gc.callbacks.remove(gc_timer)
         threads.uninstall()
+        phases.uninstall()
+    # The pass's peak, taken before the phase probe resets the high-water mark.
+    peak = max(_peak_rss(), *phases.peaks.values(), 0)
     return outcome | {
         "calls": calls.by_instance(),
-        "cpu_seconds": cpu,
-        "wall_seconds": wall,
+        "cpu_seconds": outcome.pop("pass_cpu_seconds", cpu),
+        "wall_seconds": outcome.pop("pass_wall_seconds", wall),
         "gc_seconds": gc_timer.seconds,
         "gc_collections": {str(k): v for k, v in sorted(gc_timer.collections.items())},
-        "peak_rss_bytes": _peak_rss(),
+        "peak_rss_bytes": peak,
+        "phase_peak_rss_bytes": phases.finish(),
         "rss_before_bytes": rss_before,
         "threads_started": threads.started,
         "threads_most_alive": threads.most_alive,
@@ -174,8 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.passproc", description=__doc__)
     parser.add_argument("config", type=Path, help="syncd configuration file")
     parser.add_argument("--profile", action="store_true", help="cProfile every thread")
+    parser.add_argument(
+        "--daemon", action="store_true", help="measure a second pass in the same process"
+    )
     args = parser.parse_args(argv)
-    figures = measure(args.config, profile=args.profile)
+    figures = measure(args.config, profile=args.profile, daemon=args.daemon)
     sys.stdout.write(json.dumps(figures) + "\n")
     return 0
 

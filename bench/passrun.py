@@ -49,6 +49,8 @@ class RealPass:
     actions: int
     sim_cpu_seconds: float
     profile: Mapping[str, Any] | None = field(default=None)
+    phase_peaks: Mapping[str, int] = field(default_factory=dict)
+    """Peak RSS bytes per phase (``bench.phases``), in the order the phases began."""
 
     @property
     def api_calls(self) -> int:
@@ -72,11 +74,15 @@ def _figures(stdout: str) -> dict[str, Any]:
     return figures
 
 
-def run_real_pass(config: Path, *, name: str, sim: SimProcess, profile: bool = False) -> RealPass:
+def run_real_pass(
+    config: Path, *, name: str, sim: SimProcess, profile: bool = False, daemon: bool = False
+) -> RealPass:
     """Run ``python -m bench.passproc CONFIG`` and return its figures (a failure raises)."""
     args = [sys.executable, "-m", "bench.passproc", str(config)]
     if profile:
         args.append("--profile")
+    if daemon:
+        args.append("--daemon")
     sim0 = sim.cpu_seconds()
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
     sim_cpu = sim.cpu_seconds() - sim0
@@ -100,4 +106,5 @@ def run_real_pass(config: Path, *, name: str, sim: SimProcess, profile: bool = F
         actions=raw["actions"],
         sim_cpu_seconds=sim_cpu,
         profile=raw["profile"],
+        phase_peaks=raw.get("phase_peak_rss_bytes", {}),
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -40,6 +39,7 @@ from syncd.errors import (
     HarborUnavailable,
     IncompleteListingError,
 )
+from syncd.harbor.pool import SharedPool
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -62,6 +62,8 @@ __all__ = [
 
 # v2.15.2 is the first release whose repository update_time moves on artifact/tag create and
 # delete (api-notes.md, "Repository update_time"); before it only pulls moved it.
+FANOUT_THREADS = 16
+"""Instances observed at once besides the calling thread (a pass with more waits for a slot)."""
 INCREMENTAL_SINCE = (2, 15, 2)
 
 
@@ -170,7 +172,7 @@ def _observe_one(
         incremental = (force_incremental or supports_incremental(version)) and previous is not None
         catalog, relisted = _logged_snapshot(
             client, previous=previous, scope=scope, now=now, incremental=incremental,
-            focus=focus, progress=progress,
+            focus=focus, progress=progress, version=version,
         )  # fmt: skip
     except HarborAuthError:
         raise  # wrong credentials look like massive drift: refuse to go on (api-notes 0.1)
@@ -191,6 +193,7 @@ def _logged_snapshot(
     incremental: bool,
     focus: Iterable[str],
     progress: Progress | None,
+    version: str,
 ) -> tuple[Catalog, int]:
     started, calls = time.monotonic(), client.request_count
     catalog, relisted = snapshot(
@@ -201,6 +204,7 @@ def _logged_snapshot(
         incremental=incremental,
         focus=focus,
         progress=progress,
+        version=version,
     )
     log.info(
         "observe.snapshot_taken",
@@ -215,6 +219,10 @@ def _logged_snapshot(
     return catalog, relisted
 
 
+_FANOUT = SharedPool(FANOUT_THREADS, name="observe")
+"""One fan-out pool per process, reused by every pass and round (no threads per pass)."""
+
+
 def observe_all(
     clients: Mapping[str, HarborClient],
     *,
@@ -227,18 +235,17 @@ def observe_all(
 ) -> dict[str, InstanceView]:
     """Observe every instance in parallel (per-instance concurrency is the client's)."""
     focus = tuple(focus)
-    with ThreadPoolExecutor(max_workers=max(1, len(clients)), thread_name_prefix="observe") as pool:
-        futures = {
-            name: pool.submit(
-                _observe_one,
-                client,
-                previous=previous.get(name),
-                scope=scope,
-                now=now,
-                focus=focus,
-                force_incremental=force_incremental,
-                progress=progress,
-            )
-            for name, client in clients.items()
-        }
-        return {name: fut.result() for name, fut in sorted(futures.items())}
+    names = sorted(clients)
+
+    def observe_one(name: str) -> InstanceView:
+        return _observe_one(
+            clients[name],
+            previous=previous.get(name),
+            scope=scope,
+            now=now,
+            focus=focus,
+            force_incremental=force_incremental,
+            progress=progress,
+        )
+
+    return dict(zip(names, _FANOUT.map(observe_one, names), strict=True))

@@ -1,13 +1,17 @@
 """Catalog snapshots of one instance: the listings a pass needs, run concurrently, proven complete.
 
 Owns which projects are in scope, running the pure re-list plan (``syncd.core.relist``) through
-the client (project-wide listings, falling back per repository on a Harbor without them),
+the client (project-wide listings, falling back per repository on a Harbor without them, and
+remembering that fallback per client and Harbor version),
 progress callbacks, and refusing a snapshot whose rows disagree with the repositories' counts.
 """
 
 from __future__ import annotations
 
+import gc
+import re
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -23,7 +27,7 @@ if TYPE_CHECKING:
 
     from syncd.harbor.client import HarborClient
 
-__all__ = ["Progress", "Scope", "snapshot"]
+__all__ = ["Progress", "Scope", "has_project_listing", "snapshot"]
 
 T = TypeVar("T")
 Progress = Callable[[str, int, int], None]
@@ -65,14 +69,53 @@ class _Ticker:
         return run
 
 
+class _MissingRoutes:
+    """Clients whose Harbor answered 404 to the project-wide listing, with its harbor_version.
+
+    Harbor before v2.12 has no ``/projects/{p}/artifacts``: after the first 404 no listing of
+    this client (in this pass or a later one) asks again, until the instance reports another
+    version (an upgrade). Keyed weakly: a closed, dropped client is forgotten.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._versions: weakref.WeakKeyDictionary[HarborClient, str] = weakref.WeakKeyDictionary()
+
+    def lacks(self, client: HarborClient, version: str | None) -> bool:
+        """Whether ``client``'s Harbor at ``version`` is known to lack the project listing."""
+        with self._lock:
+            return version is not None and self._versions.get(client) == version
+
+    def remember(self, client: HarborClient, version: str | None) -> None:
+        """Note that ``client``'s Harbor at ``version`` lacks the project listing."""
+        if version is not None:
+            with self._lock:
+                self._versions[client] = version
+
+
+_MISSING = _MissingRoutes()
+PROJECT_LISTING_SINCE = (2, 12, 0)
+"""The first Harbor with ``GET /projects/{p}/artifacts`` (goharbor/harbor#20803)."""
+
+
+def has_project_listing(version: str | None) -> bool:
+    """Whether a ``harbor_version`` (``v2.15.2-abc``) is known to serve the project listing."""
+    match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", version or "")
+    return match is not None and tuple(int(g) for g in match.groups()) >= PROJECT_LISTING_SINCE
+
+
 def _list_changed(
-    client: HarborClient, plan: ListingPlan, *, progress: Progress | None = None
+    client: HarborClient,
+    plan: ListingPlan,
+    *,
+    version: str | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, tuple[Artifact, ...]]:
     """Run the plan's listings; a project listing Harbor lacks falls back to per repository."""
     repo_jobs = list(plan.repo_jobs)
     ticker = _Ticker(client.name, len(plan.project_jobs) + len(repo_jobs), progress)
     listed: dict[str, tuple[Artifact, ...]] = {}
-    lister = ticker.wrap(_project_lister(client))
+    lister = ticker.wrap(_project_lister(client, version))
     for project, per_repo in zip(
         plan.project_jobs, client.map_concurrent(lister, plan.project_jobs), strict=True
     ):
@@ -89,13 +132,25 @@ def _list_changed(
 
 
 def _project_lister(
-    client: HarborClient,
+    client: HarborClient, version: str | None
 ) -> Callable[[str], dict[str, tuple[Artifact, ...]] | None]:
     def lister(project: str) -> dict[str, tuple[Artifact, ...]] | None:
-        try:
-            return client.list_project_artifacts(project)
-        except HarborNotFound:
+        if _MISSING.lacks(client, version):
             return None
+        try:
+            listed = client.list_project_artifacts(project)
+        except HarborNotFound:
+            # On a Harbor that has the route, a 404 means the project went away meanwhile:
+            # nothing to remember (its repositories are listed one by one this time).
+            if not has_project_listing(version):
+                _MISSING.remember(client, version)
+            return None
+        # The catalog grows by ~10^4 long-lived objects per project: frozen, full collections
+        # stop rescanning all listed so far (the next pass's start unfreezes them). The young
+        # generations are collected first so that their garbage cycles are not frozen too.
+        gc.collect(1)
+        gc.freeze()
+        return listed
 
     return lister
 
@@ -109,16 +164,18 @@ def snapshot(
     incremental: bool,
     focus: Iterable[str] = (),
     progress: Progress | None = None,
+    version: str | None = None,
 ) -> tuple[Catalog, int]:
     """Take a catalog of one instance; re-list only changed repositories when ``incremental``.
 
     ``focus`` names repositories to re-list whatever their update_time says (webhooks).
-    Returns the catalog and how many repositories were re-listed.
+    ``version`` (the instance's ``harbor_version``) keys the memory of a missing project-wide
+    listing; None never remembers. Returns the catalog and how many repositories were re-listed.
     """
     repos = [r for r in client.list_all_repositories() if scope.covers(r.project)]
     base = previous if incremental else None
     plan = plan_listing(repos, previous=base, focus=frozenset(focus))
-    listed = _list_changed(client, plan, progress=progress)
+    listed = _list_changed(client, plan, version=version, progress=progress)
     short = short_repositories(repos, listed=listed)
     if short:
         more = f" (+{len(short) - 1} more)" if len(short) > 1 else ""

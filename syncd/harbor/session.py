@@ -13,7 +13,6 @@ import http.cookiejar
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -33,6 +32,7 @@ from syncd.errors import (
     is_retryable,
 )
 from syncd.harbor.paging import PAGE_SIZE, PagedReads
+from syncd.harbor.pool import SharedPool
 from syncd.harbor.transport import classify, tls_verify, warn_if_insecure
 
 if TYPE_CHECKING:
@@ -120,11 +120,11 @@ class HarborSession(PagedReads):
         self.name = name
         self._url = settings.url
         warn_if_insecure(name, settings)
-        self._max_concurrency = settings.max_concurrency
         self._on_request = on_request
         self._retry_attempts = retry_attempts
         self._retry_timeout = retry_timeout
         self._slots = threading.BoundedSemaphore(settings.max_concurrency)
+        self._pool = SharedPool(settings.max_concurrency, name=f"harbor-{name}")
         self._count_lock = threading.Lock()
         self._count = 0
         self._http = httpx.Client(
@@ -148,15 +148,16 @@ class HarborSession(PagedReads):
             return self._count
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool and stop the instance's threads."""
+        self._pool.close()
         self._http.close()
 
     def map_concurrent(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """``[fn(i) for i in items]`` on up to ``max_concurrency`` threads, order preserved."""
-        with ThreadPoolExecutor(
-            max_workers=self._max_concurrency, thread_name_prefix=f"harbor-{self.name}"
-        ) as pool:
-            return list(pool.map(fn, items))
+        """``[fn(i) for i in items]`` on up to ``max_concurrency`` threads, order preserved.
+
+        One pool per instance, reused by every listing and pass (nested maps included).
+        """
+        return self._pool.map(fn, list(items))
 
     # ----------------------------------------------------------------------- requests
 

@@ -5,6 +5,7 @@ Handlers follow ``src/server/v2.0/handler/{ping,health,systeminfo,project,reposi
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -20,6 +21,8 @@ from syncd.sim.web import Request, Response, Router
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    from syncd.sim.state import SimState
 
 __all__ = ["find_repo", "listing", "router"]
 
@@ -74,11 +77,43 @@ def listing(
     page = Page(req.query)
     query = req.query if use_q else {k: v for k, v in req.query.items() if k != "q"}
     matched = apply_query(items, query, keys, default_sort=default_sort)
-    headers = {"X-Total-Count": str(len(matched))}
-    link = link_header(req.path, req.query, page, len(matched))
+    return _page(req, page, total=len(matched), rows=[render(it) for it in paginate(matched, page)])
+
+
+def _page(req: Request, page: Page, *, total: int, rows: list[dict[str, Any]]) -> Response:
+    headers = {"X-Total-Count": str(total)}
+    link = link_header(req.path, req.query, page, total)
     if link:
         headers["Link"] = link
-    return Response(200, [render(it) for it in paginate(matched, page)], headers=headers)
+    return Response(200, rows, headers=headers)
+
+
+# Sorting every repository for every page made one page of a 50k-repository instance cost
+# ~13 ms. Repository rows are never removed (see api_project) and names never change, so
+# the name order stays valid while the count of repositories is unchanged.
+_NAME_ORDER: weakref.WeakKeyDictionary[SimState, tuple[int, list[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _names_sorted(state: SimState) -> list[str]:
+    """Every repository name in order (call with ``state.lock`` held)."""
+    cached = _NAME_ORDER.get(state)
+    if cached is None or cached[0] != len(state.repos):
+        cached = (len(state.repos), sorted(state.repos))
+        _NAME_ORDER[state] = cached
+    return cached[1]
+
+
+def _name_page(req: Request, state: SimState) -> Response | None:
+    """One page by name in O(page), or None where the general path must filter or sort."""
+    if req.query.get("q") or req.query.get("sort") != "name":
+        return None
+    if not all(visible(req, p) for p in state.projects.values()):
+        return None
+    names, page = _names_sorted(state), Page(req.query)
+    rows = [repo_json(state.repos[n]) for n in paginate(names, page)]
+    return _page(req, page, total=len(names), rows=rows)
 
 
 @router.route("GET", "/ping")
@@ -177,6 +212,9 @@ def list_all_repos(req: Request) -> Response:
     """Repositories of every project the caller can see."""
     state = req.inst.state
     with state.lock:
+        fast = _name_page(req, state)
+        if fast is not None:
+            return fast
         items = [r for r in state.repos.values() if visible(req, state.project_of(r))]
         return listing(req, items, REPO_KEYS, repo_json, default_sort="-creation_time,-id")
 

@@ -6,6 +6,7 @@ Times are fixed-width UTC ISO text (so text order is time order); catalogs are c
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["history_from_json", "history_to_json"]
 
+_intern = sys.intern
+_fromiso = datetime.fromisoformat
+_EMPTY_SET: frozenset[str] = frozenset()
 _HISTORY_TIMES = ("last_trigger", "non_converging_since", "backoff_until")
 """The ``PolicyHistory`` fields (``syncd.core.plan``) that hold datetimes."""
 
@@ -29,7 +33,7 @@ def ts(value: datetime) -> str:
 
 def dt(text: str) -> datetime:
     """Decode `ts` text back into a UTC datetime."""
-    return datetime.fromisoformat(text).astimezone(UTC)
+    return _utc(text)
 
 
 def opt_ts(value: datetime | None) -> str | None:
@@ -76,21 +80,49 @@ def encode_artifacts(artifacts: Iterable[Artifact]) -> str:
     return dumps([_artifact_row(a) for a in artifacts])
 
 
-def decode_artifacts(text: str) -> tuple[Artifact, ...]:
-    """Invert `encode_artifacts`."""
+def decode_artifacts(
+    text: str, *, sets: dict[tuple[str, ...], frozenset[str]] | None = None
+) -> tuple[Artifact, ...]:
+    """Invert `encode_artifacts`.
+
+    As the listing's decoder does: the few distinct tag, type and label strings are interned
+    and empty containers shared, instead of a copy per artifact (a catalog holds ~10^5). Digests
+    are interned too: the bases loaded next share them instead of holding a copy each. Equal
+    tag and label sets are one object too, through ``sets`` (a frozenset costs ~200 bytes;
+    give one dict to every repository of a catalog).
+    """
+    sets = {} if sets is None else sets
     return tuple(
-        Artifact(
-            digest=digest,
-            tags=frozenset(tags),
-            push_time=opt_dt(pushed),
-            type=kind,
-            media_type=media_type,
-            references=tuple(refs),
-            accessories=tuple(accessories),
-            labels=frozenset(labels),
-        )
-        for digest, tags, pushed, kind, media_type, refs, accessories, labels in json.loads(text)
+        [
+            Artifact(
+                _intern(digest),
+                _shared(tags, sets) if tags else _EMPTY_SET,
+                None if pushed is None else _utc(pushed),
+                _intern(kind),
+                _intern(media_type),
+                tuple(refs) if refs else (),
+                tuple(accessories) if accessories else (),
+                _shared(labels, sets) if labels else _EMPTY_SET,
+            )
+            for digest, tags, pushed, kind, media_type, refs, accessories, labels in json.loads(
+                text
+            )
+        ]
     )
+
+
+def _shared(names: list[str], sets: dict[tuple[str, ...], frozenset[str]]) -> frozenset[str]:
+    key = tuple(names)
+    found = sets.get(key)
+    if found is None:
+        found = sets[key] = frozenset([_intern(n) for n in names])
+    return found
+
+
+def _utc(text: str) -> datetime:
+    # `ts` always writes "+00:00": parsed, that is already the shared UTC tzinfo.
+    value = _fromiso(text)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 def repo_row(instance: str, repo: Repository) -> tuple[object, ...]:
@@ -104,6 +136,14 @@ def repo_row(instance: str, repo: Repository) -> tuple[object, ...]:
     )
 
 
-def decode_repo(name: str, count: int, updated: str | None, artifacts: str) -> Repository:
-    """Invert `repo_row` (minus the instance)."""
-    return Repository(name, count, opt_dt(updated), decode_artifacts(artifacts))
+def decode_repo(
+    name: str,
+    count: int,
+    updated: str | None,
+    artifacts: str,
+    *,
+    sets: dict[tuple[str, ...], frozenset[str]] | None = None,
+) -> Repository:
+    """Invert `repo_row` (minus the instance); ``sets`` as in `decode_artifacts`."""
+    arts = decode_artifacts(artifacts, sets=sets)
+    return Repository(_intern(name), count, opt_dt(updated), arts)

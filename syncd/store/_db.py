@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from syncd.errors import StateError
+from syncd.store._memo import Memo
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -76,11 +77,18 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE probe (id INTEGER PRIMARY KEY CHECK (id = 1), writes INTEGER NOT NULL)",
     ),
     (
+        # v2: the repair-intent journal (temporary policies syncd must delete).
         (
             "CREATE TABLE repair_intent (id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " instance TEXT NOT NULL, origin_policy_id INTEGER NOT NULL, name TEXT NOT NULL,"
             " policy_id INTEGER, created_at TEXT NOT NULL, completed_at TEXT)"
         ),
+    ),
+    (
+        # v3: the generation of each catalog / base write, so a store can trust (and diff
+        # against) the value it remembers instead of re-reading or rewriting every row.
+        "ALTER TABLE catalog ADD COLUMN generation INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE base_edge ADD COLUMN generation INTEGER NOT NULL DEFAULT 0",
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -104,6 +112,7 @@ class Database:
         self._path = path
         self._lock = threading.Lock()
         self._identity: tuple[int, int] | None = None
+        self._memo = Memo()
 
     @property
     def path(self) -> str:

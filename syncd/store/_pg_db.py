@@ -14,6 +14,7 @@ import psycopg
 import psycopg_pool
 
 from syncd.errors import StateError
+from syncd.store._memo import Memo
 from syncd.store._pg_schema import migrate
 from syncd.store.interface import FencedError
 
@@ -46,6 +47,7 @@ class PgDatabase:
         self._password = password
         self._epoch: int | None = None
         self._epoch_lock = threading.Lock()
+        self._memo = Memo()
 
     @property
     def path(self) -> str:

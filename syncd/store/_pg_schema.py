@@ -84,12 +84,18 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ),
     ),
     (
+        # v2: the repair-intent journal (temporary policies syncd must delete).
         (
             "CREATE TABLE repair_intent (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
             " instance TEXT NOT NULL, origin_policy_id INTEGER NOT NULL, name TEXT NOT NULL,"
             " policy_id INTEGER, created_at TEXT NOT NULL, completed_at TEXT,"
             " epoch BIGINT NOT NULL)"
         ),
+    ),
+    (
+        # v3: the generation of each catalog / base write (see syncd.store._memo).
+        "ALTER TABLE catalog ADD COLUMN generation BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE base_edge ADD COLUMN generation BIGINT NOT NULL DEFAULT 0",
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)

@@ -1,17 +1,20 @@
 """PostgreSQL tables about *what was there*: bases, the catalog cache, drift first-seen times.
 
 The same rows and encodings as the SQLite ``_snapshots``. Bulk rows (a base or a catalog of
-200k tags) go in with COPY; a base row set carries the epoch checked in its transaction.
+200k tags) go in with COPY; a base row set carries the epoch checked in its transaction. A
+write sends only what changed against the value the store remembers (``_memo``, by generation).
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+import sys
+from typing import TYPE_CHECKING, Any, LiteralString
 
 from syncd.core.model import Catalog
 from syncd.errors import StateError
 from syncd.store import _codec as c
+from syncd.store._memo import BaseKey, base_changes, catalog_changes, new_generation
 from syncd.store._pg_db import PgDatabase
 
 if TYPE_CHECKING:
@@ -28,30 +31,45 @@ __all__ = ["PgSnapshots"]
 class PgSnapshots(PgDatabase):
     """Bases, the catalog cache and drift first-seen times."""
 
-    def load_base(self, edge_name: str) -> dict[tuple[str, str], str] | None:
+    def load_base(self, edge_name: str) -> Mapping[tuple[str, str], str] | None:
         """Return the edge's last converged ``(repository, tag) -> digest``, or None if never."""
         with self._tx(fenced=False) as conn:
-            if _converged_at(conn, edge_name) is None:
+            generation = _generation(conn, _BASE_GEN, edge_name)
+            if generation is None:
                 return None
+            kept = self._memo.base(edge_name, generation)
+            if kept is not None:
+                return kept
             rows = conn.execute(
                 "SELECT repository, tag, digest FROM base WHERE edge = %s", (edge_name,)
             ).fetchall()
-        return {(str(r), str(t)): str(d) for r, t, d in rows}
+        # Interned as in SQLite: shared with the catalog's names and digests.
+        mapping = {(sys.intern(str(r)), sys.intern(str(t))): sys.intern(str(d)) for r, t, d in rows}
+        self._memo.keep_base(mapping, generation, edge=edge_name)
+        return mapping
 
     def save_base(
         self, edge_name: str, mapping: Mapping[tuple[str, str], str], *, at: datetime
     ) -> None:
-        """Replace the edge's base with ``mapping``, converged at ``at``."""
+        """Replace the edge's base with ``mapping``; only what changed, as in SQLite."""
+        generation = new_generation()
         with self._epoch_tx() as (conn, epoch):
-            conn.execute("DELETE FROM base WHERE edge = %s", (edge_name,))
-            with conn.cursor().copy("COPY base (edge, repository, tag, digest) FROM STDIN") as cp:
-                for (repo, tag), digest in mapping.items():
-                    cp.write_row(_text_row(edge_name, repo, tag, digest))
+            held = self._memo.base(edge_name, _generation(conn, _BASE_GEN_LOCKED, edge_name))
+            if held is None:
+                conn.execute("DELETE FROM base WHERE edge = %s", (edge_name,))
+                _copy_base(conn, edge_name, mapping)
+            else:
+                changed, removed = base_changes(held, mapping)
+                _delete_base_keys(conn, edge_name, removed)
+                _upsert_base(conn, edge_name, changed)
             conn.execute(
-                "INSERT INTO base_edge VALUES (%s, %s, %s) ON CONFLICT (edge)"
-                " DO UPDATE SET converged_at = excluded.converged_at, epoch = excluded.epoch",
-                (edge_name, c.ts(at), epoch),
+                "INSERT INTO base_edge (edge, converged_at, epoch, generation)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (edge) DO UPDATE SET"
+                " converged_at = excluded.converged_at, epoch = excluded.epoch,"
+                " generation = excluded.generation",
+                (edge_name, c.ts(at), epoch, generation),
             )
+        self._memo.keep_base(dict(mapping), generation, edge=edge_name)
 
     def update_base(
         self,
@@ -62,18 +80,16 @@ class PgSnapshots(PgDatabase):
     ) -> bool:
         """Amend an existing base; return False (no change) if the edge has none."""
         with self._tx() as conn:
-            if _converged_at(conn, edge_name) is None:
+            if _generation(conn, _BASE_GEN_LOCKED, edge_name) is None:
                 return False
-            conn.cursor().executemany(
-                "DELETE FROM base WHERE edge = %s AND repository = %s AND tag = %s",
-                [(edge_name, repo, tag) for repo, tag in remove],
+            _delete_base_keys(conn, edge_name, remove)
+            _upsert_base(conn, edge_name, set_)
+            conn.execute(
+                "UPDATE base_edge SET generation = %s WHERE edge = %s",
+                (new_generation(), edge_name),
             )
-            conn.cursor().executemany(
-                "INSERT INTO base VALUES (%s, %s, %s, %s) ON CONFLICT (edge, repository, tag)"
-                " DO UPDATE SET digest = excluded.digest",
-                [(edge_name, repo, tag, digest) for (repo, tag), digest in set_.items()],
-            )
-            return True
+        self._memo.keep_base(None, 0, edge=edge_name)
+        return True
 
     def last_converged(self, edge_name: str) -> datetime | None:
         """Return when the edge's base was last saved in full, or None."""
@@ -84,38 +100,46 @@ class PgSnapshots(PgDatabase):
         """Return the cached catalog of ``instance``, or None if never saved."""
         with self._tx(fenced=False) as conn:
             head = conn.execute(
-                "SELECT taken_at, projects, public_projects FROM catalog WHERE instance = %s",
+                "SELECT generation, taken_at, projects, public_projects FROM catalog"
+                " WHERE instance = %s",
                 (instance,),
             ).fetchone()
             if head is None:
                 return None
+            kept = self._memo.catalog(instance, int(head[0]))
+            if kept is not None:
+                return kept
             rows = conn.execute(
                 "SELECT name, artifact_count, update_time, artifacts FROM catalog_repo"
                 " WHERE instance = %s",
                 (instance,),
             ).fetchall()
-        return Catalog(
+        catalog = Catalog(
             instance=instance,
-            taken_at=c.dt(head[0]),
-            repositories={row[0]: c.decode_repo(*row) for row in rows},
-            projects=frozenset(json.loads(head[1])),
-            public_projects=frozenset(json.loads(head[2])),
+            taken_at=c.dt(head[1]),
+            repositories=_decode_repos(rows),
+            projects=frozenset(json.loads(head[2])),
+            public_projects=frozenset(json.loads(head[3])),
         )
+        self._memo.keep_catalog(catalog, int(head[0]), instance=instance)
+        return catalog
 
     def save_catalog(self, catalog: Catalog) -> None:
-        """Replace the cached catalog of ``catalog.instance``."""
+        """Replace the cached catalog of ``catalog.instance``; only what changed, as in SQLite."""
+        instance, generation = catalog.instance, new_generation()
         with self._tx() as conn:
-            conn.execute("DELETE FROM catalog_repo WHERE instance = %s", (catalog.instance,))
-            _write_head(
-                conn,
-                catalog.instance,
-                catalog.taken_at,
-                catalog.projects,
-                public=catalog.public_projects,
-            )
-            with conn.cursor().copy("COPY catalog_repo FROM STDIN") as cp:
-                for repo in catalog.repositories.values():
-                    cp.write_row(c.repo_row(catalog.instance, repo))
+            held = self._memo.catalog(instance, _generation(conn, _CATALOG_GEN, instance))
+            if held is None:
+                conn.execute("DELETE FROM catalog_repo WHERE instance = %s", (instance,))
+                _write_head(conn, catalog, generation)
+                with conn.cursor().copy("COPY catalog_repo FROM STDIN") as cp:
+                    for repo in catalog.repositories.values():
+                        cp.write_row(c.repo_row(instance, repo))
+            else:
+                changed, removed = catalog_changes(held, catalog)
+                _write_head(conn, catalog, generation)
+                _upsert_repos(conn, instance, changed, removed)
+        self._memo.keep_catalog(catalog, generation, instance=instance)
 
     def replace_repositories(
         self,
@@ -133,25 +157,17 @@ class PgSnapshots(PgDatabase):
                 "SELECT projects, public_projects FROM catalog WHERE instance = %s", (instance,)
             ).fetchone()
             old = ("[]", "[]") if head is None else (head[0], head[1])
-            _write_head(
-                conn,
+            head_of = Catalog(
                 instance,
                 taken_at,
-                frozenset(json.loads(old[0])) if projects is None else projects,
-                public=frozenset(json.loads(old[1]))
+                projects=frozenset(json.loads(old[0])) if projects is None else projects,
+                public_projects=frozenset(json.loads(old[1]))
                 if public_projects is None
                 else public_projects,
             )
-            conn.cursor().executemany(
-                "DELETE FROM catalog_repo WHERE instance = %s AND name = %s",
-                [(instance, name) for name in removed],
-            )
-            conn.cursor().executemany(
-                "INSERT INTO catalog_repo VALUES (%s, %s, %s, %s, %s) ON CONFLICT (instance, name)"
-                " DO UPDATE SET artifact_count = excluded.artifact_count,"
-                " update_time = excluded.update_time, artifacts = excluded.artifacts",
-                [c.repo_row(instance, repo) for repo in repos],
-            )
+            _write_head(conn, head_of, new_generation())
+            _upsert_repos(conn, instance, repos, removed)
+        self._memo.keep_catalog(None, 0, instance=instance)
 
     def load_first_seen(self) -> dict[tuple[str, str, str, str], datetime]:
         """Return when each ``(edge, repository, tag, drift class)`` was first seen drifting."""
@@ -170,11 +186,74 @@ class PgSnapshots(PgDatabase):
                     cp.write_row((e, r, t, str(cls), c.ts(at)))
 
 
+def _decode_repos(rows: Iterable[tuple[Any, ...]]) -> dict[str, Repository]:
+    sets: dict[tuple[str, ...], frozenset[str]] = {}  # equal tag sets shared (see _codec)
+    return {row[0]: c.decode_repo(*row, sets=sets) for row in rows}
+
+
 def _text_row(*values: object) -> tuple[str, ...]:
     # COPY would turn a list into an array literal; a non-text value is refused, as in SQLite.
     if not all(isinstance(v, str) for v in values):
         raise StateError(f"cannot store non-text values {values!r}")
     return tuple(str(v) for v in values)
+
+
+_BASE_GEN = "SELECT generation FROM base_edge WHERE edge = %s"
+_BASE_GEN_LOCKED = _BASE_GEN + " FOR UPDATE"
+_CATALOG_GEN = "SELECT generation FROM catalog WHERE instance = %s FOR UPDATE"
+"""Writers lock the head row first: two writers of one catalog or base run one after another."""
+
+
+def _generation(
+    conn: psycopg.Connection[tuple[Any, ...]], query: LiteralString, key: str
+) -> int | None:
+    row = conn.execute(query, (key,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _copy_base(
+    conn: psycopg.Connection[tuple[Any, ...]], edge_name: str, mapping: Mapping[BaseKey, str]
+) -> None:
+    with conn.cursor().copy("COPY base (edge, repository, tag, digest) FROM STDIN") as cp:
+        for (repo, tag), digest in mapping.items():
+            cp.write_row(_text_row(edge_name, repo, tag, digest))
+
+
+def _delete_base_keys(
+    conn: psycopg.Connection[tuple[Any, ...]], edge_name: str, keys: Iterable[BaseKey]
+) -> None:
+    conn.cursor().executemany(
+        "DELETE FROM base WHERE edge = %s AND repository = %s AND tag = %s",
+        [(edge_name, repo, tag) for repo, tag in keys],
+    )
+
+
+def _upsert_base(
+    conn: psycopg.Connection[tuple[Any, ...]], edge_name: str, entries: Mapping[BaseKey, str]
+) -> None:
+    conn.cursor().executemany(
+        "INSERT INTO base (edge, repository, tag, digest) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (edge, repository, tag) DO UPDATE SET digest = excluded.digest",
+        [_text_row(edge_name, repo, tag, digest) for (repo, tag), digest in entries.items()],
+    )
+
+
+def _upsert_repos(
+    conn: psycopg.Connection[tuple[Any, ...]],
+    instance: str,
+    repos: Iterable[Repository],
+    removed: Iterable[str],
+) -> None:
+    conn.cursor().executemany(
+        "DELETE FROM catalog_repo WHERE instance = %s AND name = %s",
+        [(instance, name) for name in removed],
+    )
+    conn.cursor().executemany(
+        "INSERT INTO catalog_repo VALUES (%s, %s, %s, %s, %s) ON CONFLICT (instance, name)"
+        " DO UPDATE SET artifact_count = excluded.artifact_count,"
+        " update_time = excluded.update_time, artifacts = excluded.artifacts",
+        [c.repo_row(instance, repo) for repo in repos],
+    )
 
 
 def _converged_at(conn: psycopg.Connection[tuple[Any, ...]], edge_name: str) -> str | None:
@@ -185,16 +264,18 @@ def _converged_at(conn: psycopg.Connection[tuple[Any, ...]], edge_name: str) -> 
 
 
 def _write_head(
-    conn: psycopg.Connection[tuple[Any, ...]],
-    instance: str,
-    taken_at: datetime,
-    projects: frozenset[str],
-    *,
-    public: frozenset[str],
+    conn: psycopg.Connection[tuple[Any, ...]], catalog: Catalog, generation: int
 ) -> None:
     conn.execute(
-        "INSERT INTO catalog VALUES (%s, %s, %s, %s) ON CONFLICT (instance) DO UPDATE SET"
+        "INSERT INTO catalog (instance, taken_at, projects, public_projects, generation)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (instance) DO UPDATE SET"
         " taken_at = excluded.taken_at, projects = excluded.projects,"
-        " public_projects = excluded.public_projects",
-        (instance, c.ts(taken_at), c.dumps(sorted(projects)), c.dumps(sorted(public))),
+        " public_projects = excluded.public_projects, generation = excluded.generation",
+        (
+            catalog.instance,
+            c.ts(catalog.taken_at),
+            c.dumps(sorted(catalog.projects)),
+            c.dumps(sorted(catalog.public_projects)),
+            generation,
+        ),
     )

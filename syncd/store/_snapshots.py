@@ -1,19 +1,22 @@
 """State tables about *what was there*: per-edge base snapshots, catalog cache, drift first-seen.
 
 Large by nature (a base or catalog can hold 200k tags), so writes use ``executemany`` inside one
-transaction and catalogs are stored as one compact JSON blob per repository.
+transaction, catalogs are stored as one compact JSON blob per repository, and a pass writes
+only what changed against the value the store remembers (``_memo``, checked by generation).
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from syncd.core.model import Catalog, Repository
 from syncd.store import _codec as c
 from syncd.store._db import Database
+from syncd.store._memo import base_changes, catalog_changes, new_generation
 
 if TYPE_CHECKING:
     import sqlite3
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["SnapshotTables"]
 
 _EMPTY: frozenset[str] = frozenset()
+_intern = sys.intern
 
 
 class SnapshotTables(Database):
@@ -30,30 +34,51 @@ class SnapshotTables(Database):
 
     # ------------------------------------------------------------------ bases
 
-    def load_base(self, edge_name: str) -> dict[tuple[str, str], str] | None:
+    def load_base(self, edge_name: str) -> Mapping[tuple[str, str], str] | None:
         """Return the edge's last converged ``(repository, tag) -> digest``, or None if never."""
         with self._tx(write=False) as conn:
-            if not _has_base(conn, edge_name):
+            generation = _generation(conn, "base_edge", "edge", edge_name)
+            if generation is None:
                 return None
+            kept = self._memo.base(edge_name, generation)
+            if kept is not None:
+                return kept
             rows = conn.execute(
                 "SELECT repository, tag, digest FROM base WHERE edge = ?", (edge_name,)
             )
-            return {(repo, tag): digest for repo, tag, digest in rows}
+            # Interned: names and digests are shared with the catalog's (decoded interned too)
+            # instead of one copy per row (a digest string alone is ~120 bytes).
+            mapping = {(_intern(repo), _intern(tag)): _intern(digest) for repo, tag, digest in rows}
+        self._memo.keep_base(mapping, generation, edge=edge_name)
+        return mapping
 
     def save_base(
         self, edge_name: str, mapping: Mapping[tuple[str, str], str], *, at: datetime
     ) -> None:
-        """Replace the edge's base with ``mapping``, converged at ``at``."""
+        """Replace the edge's base with ``mapping``, converged at ``at``.
+
+        Writes only the entries that differ from the base this store remembers, when the
+        database still holds it (its generation); otherwise every entry.
+        """
+        generation = new_generation()
         with self._tx() as conn:
-            conn.execute("DELETE FROM base WHERE edge = ?", (edge_name,))
+            held = self._memo.base(edge_name, _generation(conn, "base_edge", "edge", edge_name))
+            if held is None:
+                conn.execute("DELETE FROM base WHERE edge = ?", (edge_name,))
+                changed: Mapping[tuple[str, str], str] = mapping
+            else:
+                changed, removed = base_changes(held, mapping)
+                _delete_base_keys(conn, edge_name, removed)
             conn.executemany(
-                "INSERT INTO base (edge, repository, tag, digest) VALUES (?, ?, ?, ?)",
-                ((edge_name, repo, tag, digest) for (repo, tag), digest in mapping.items()),
+                "INSERT OR REPLACE INTO base (edge, repository, tag, digest) VALUES (?, ?, ?, ?)",
+                ((edge_name, repo, tag, digest) for (repo, tag), digest in changed.items()),
             )
             conn.execute(
-                "INSERT OR REPLACE INTO base_edge (edge, converged_at) VALUES (?, ?)",
-                (edge_name, c.ts(at)),
+                "INSERT OR REPLACE INTO base_edge (edge, converged_at, generation)"
+                " VALUES (?, ?, ?)",
+                (edge_name, c.ts(at), generation),
             )
+        self._memo.keep_base(dict(mapping), generation, edge=edge_name)
 
     def update_base(
         self,
@@ -68,17 +93,18 @@ class SnapshotTables(Database):
         time stays put: only a full `save_base` moves it.
         """
         with self._tx() as conn:
-            if not _has_base(conn, edge_name):
+            if _generation(conn, "base_edge", "edge", edge_name) is None:
                 return False
-            conn.executemany(
-                "DELETE FROM base WHERE edge = ? AND repository = ? AND tag = ?",
-                ((edge_name, repo, tag) for repo, tag in remove),
-            )
+            _delete_base_keys(conn, edge_name, remove)
             conn.executemany(
                 "INSERT OR REPLACE INTO base (edge, repository, tag, digest) VALUES (?, ?, ?, ?)",
                 ((edge_name, repo, tag, digest) for (repo, tag), digest in set_.items()),
             )
-            return True
+            conn.execute(
+                "UPDATE base_edge SET generation = ? WHERE edge = ?", (new_generation(), edge_name)
+            )
+        self._memo.keep_base(None, 0, edge=edge_name)
+        return True
 
     def last_converged(self, edge_name: str) -> datetime | None:
         """Return when the edge's base was last saved in full, or None."""
@@ -94,41 +120,50 @@ class SnapshotTables(Database):
         """Return the cached catalog of ``instance``, or None if never saved."""
         with self._tx(write=False) as conn:
             head = conn.execute(
-                "SELECT taken_at, projects, public_projects FROM catalog WHERE instance = ?",
+                "SELECT generation, taken_at, projects, public_projects FROM catalog"
+                " WHERE instance = ?",
                 (instance,),
             ).fetchone()
             if head is None:
                 return None
+            kept = self._memo.catalog(instance, head[0])
+            if kept is not None:
+                return kept
             rows = conn.execute(
                 "SELECT name, artifact_count, update_time, artifacts FROM catalog_repo"
                 " WHERE instance = ?",
                 (instance,),
             ).fetchall()
         with _gc_paused():
-            repositories = {row[0]: c.decode_repo(*row) for row in rows}
-        return Catalog(
+            sets: dict[tuple[str, ...], frozenset[str]] = {}
+            repositories = {row[0]: c.decode_repo(*row, sets=sets) for row in rows}
+        catalog = Catalog(
             instance=instance,
-            taken_at=c.dt(head[0]),
+            taken_at=c.dt(head[1]),
             repositories=repositories,
-            projects=_set(head[1]),
-            public_projects=_set(head[2]),
+            projects=_set(head[2]),
+            public_projects=_set(head[3]),
         )
+        self._memo.keep_catalog(catalog, head[0], instance=instance)
+        return catalog
 
     def save_catalog(self, catalog: Catalog) -> None:
-        """Replace the cached catalog of ``catalog.instance``."""
+        """Replace the cached catalog of ``catalog.instance``.
+
+        Writes only the repositories that differ from the catalog this store remembers, when
+        the database still holds it (its generation); otherwise every repository.
+        """
+        instance, generation = catalog.instance, new_generation()
         with self._tx() as conn:
-            conn.execute("DELETE FROM catalog_repo WHERE instance = ?", (catalog.instance,))
-            _write_head(
-                conn,
-                catalog.instance,
-                catalog.taken_at,
-                catalog.projects,
-                public=catalog.public_projects,
-            )
-            conn.executemany(
-                "INSERT INTO catalog_repo VALUES (?, ?, ?, ?, ?)",
-                (c.repo_row(catalog.instance, repo) for repo in catalog.repositories.values()),
-            )
+            held = self._memo.catalog(instance, _generation(conn, "catalog", "instance", instance))
+            if held is None:
+                conn.execute("DELETE FROM catalog_repo WHERE instance = ?", (instance,))
+                changed, removed = list(catalog.repositories.values()), list[str]()
+            else:
+                changed, removed = catalog_changes(held, catalog)
+            _write_head(conn, catalog, generation)
+            _write_repos(conn, instance, changed, removed)
+        self._memo.keep_catalog(catalog, generation, instance=instance)
 
     def replace_repositories(
         self,
@@ -149,21 +184,15 @@ class SnapshotTables(Database):
                 "SELECT projects, public_projects FROM catalog WHERE instance = ?", (instance,)
             ).fetchone()
             old = (_EMPTY, _EMPTY) if head is None else (_set(head[0]), _set(head[1]))
-            _write_head(
-                conn,
+            head_of = Catalog(
                 instance,
                 taken_at,
-                old[0] if projects is None else projects,
-                public=old[1] if public_projects is None else public_projects,
+                projects=old[0] if projects is None else projects,
+                public_projects=old[1] if public_projects is None else public_projects,
             )
-            conn.executemany(
-                "DELETE FROM catalog_repo WHERE instance = ? AND name = ?",
-                ((instance, name) for name in removed),
-            )
-            conn.executemany(
-                "INSERT OR REPLACE INTO catalog_repo VALUES (?, ?, ?, ?, ?)",
-                (c.repo_row(instance, repo) for repo in repos),
-            )
+            _write_head(conn, head_of, new_generation())
+            _write_repos(conn, instance, repos, removed)
+        self._memo.keep_catalog(None, 0, instance=instance)
 
     # ------------------------------------------------------------------ drift first-seen
 
@@ -197,23 +226,45 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _has_base(conn: sqlite3.Connection, edge_name: str) -> bool:
-    return (
-        conn.execute("SELECT 1 FROM base_edge WHERE edge = ?", (edge_name,)).fetchone() is not None
+def _generation(conn: sqlite3.Connection, table: str, column: str, key: str) -> int | None:
+    # ``table`` and ``column`` are literals of this module, never input.
+    row = conn.execute(f"SELECT generation FROM {table} WHERE {column} = ?", (key,)).fetchone()  # noqa: S608
+    return None if row is None else int(row[0])
+
+
+def _delete_base_keys(
+    conn: sqlite3.Connection, edge_name: str, keys: Iterable[tuple[str, str]]
+) -> None:
+    conn.executemany(
+        "DELETE FROM base WHERE edge = ? AND repository = ? AND tag = ?",
+        ((edge_name, repo, tag) for repo, tag in keys),
     )
 
 
-def _write_head(
-    conn: sqlite3.Connection,
-    instance: str,
-    taken_at: datetime,
-    projects: frozenset[str],
-    *,
-    public: frozenset[str],
-) -> None:
+def _write_head(conn: sqlite3.Connection, catalog: Catalog, generation: int) -> None:
     conn.execute(
-        "INSERT OR REPLACE INTO catalog VALUES (?, ?, ?, ?)",
-        (instance, c.ts(taken_at), c.dumps(sorted(projects)), c.dumps(sorted(public))),
+        "INSERT OR REPLACE INTO catalog (instance, taken_at, projects, public_projects,"
+        " generation) VALUES (?, ?, ?, ?, ?)",
+        (
+            catalog.instance,
+            c.ts(catalog.taken_at),
+            c.dumps(sorted(catalog.projects)),
+            c.dumps(sorted(catalog.public_projects)),
+            generation,
+        ),
+    )
+
+
+def _write_repos(
+    conn: sqlite3.Connection, instance: str, repos: Iterable[Repository], removed: Iterable[str]
+) -> None:
+    conn.executemany(
+        "DELETE FROM catalog_repo WHERE instance = ? AND name = ?",
+        ((instance, name) for name in removed),
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO catalog_repo VALUES (?, ?, ?, ?, ?)",
+        (c.repo_row(instance, repo) for repo in repos),
     )
 
 

@@ -55,14 +55,21 @@ class Store(Protocol):  # pragma: no cover - a structural type, implemented by b
 
     # ------------------------------------------------------------------ snapshots
 
-    def load_base(self, edge_name: str) -> dict[tuple[str, str], str] | None:
-        """Return the edge's last converged ``(repository, tag) -> digest``, or None if never."""
+    def load_base(self, edge_name: str) -> Mapping[tuple[str, str], str] | None:
+        """Return the edge's last converged ``(repository, tag) -> digest``, or None if never.
+
+        Read-only: the store may hand out the mapping it remembers (see ``save_base``).
+        """
         ...
 
     def save_base(
         self, edge_name: str, mapping: Mapping[tuple[str, str], str], *, at: datetime
     ) -> None:
-        """Replace the edge's base with ``mapping``, converged at ``at``."""
+        """Replace the edge's base with ``mapping``, converged at ``at``.
+
+        In proportion to change: while the database still holds the generation of the base
+        this store last loaded or saved, only the entries that differ from it are written.
+        """
         ...
 
     def update_base(
@@ -80,11 +87,19 @@ class Store(Protocol):  # pragma: no cover - a structural type, implemented by b
         ...
 
     def load_catalog(self, instance: str) -> Catalog | None:
-        """Return the cached catalog of ``instance``, or None if never saved."""
+        """Return the cached catalog of ``instance``, or None if never saved.
+
+        Without reading a row while the database still holds the generation of the catalog
+        this store last loaded or saved (the daemon's catalog of the previous pass).
+        """
         ...
 
     def save_catalog(self, catalog: Catalog) -> None:
-        """Replace the cached catalog of ``catalog.instance``."""
+        """Replace the cached catalog of ``catalog.instance``.
+
+        In proportion to change: while the database still holds the generation of the catalog
+        this store last loaded or saved, only repositories that differ from it are written.
+        """
         ...
 
     def replace_repositories(

@@ -16,7 +16,7 @@ TARGETS = (
     "warm, 1% of repositories changed: syncd CPU",
     "warm, nothing changed: peak RSS",
     "cold: peak RSS",
-    "warm, nothing changed: API calls <= ceil(repos/100) + fixed, per instance",
+    "warm, nothing changed: API calls <= ceil(repos/100) (+1 proof page) + fixed",
     "cold: API calls <= 1.1 x (listing floor + fixed)",
     "cold wall <= 1.2 x single-instance (2 x floor x RTT / concurrency + 5 s)",
     "threads started per pass: bounded by a constant",

@@ -27,6 +27,7 @@ from syncd.core.model import (
     Plan,
 )
 from syncd.engine.toggle import policy_body, toggle_policy
+from syncd.engine.watch import watch_execution
 from syncd.errors import HarborError, SyncdError
 
 if TYPE_CHECKING:
@@ -195,23 +196,15 @@ class Executor:
         )
 
     def _watch(self, client: HarborClient, execution_id: int) -> Execution | None:
-        deadline = self._monotonic() + self._settings.execution_timeout
-        last: Execution | None = None
-        while True:
-            try:
-                last = client.get_execution(execution_id)
-            except HarborError as exc:
-                log.warning(
-                    "act.watch_failed",
-                    instance=client.name,
-                    execution_id=execution_id,
-                    error=str(exc),
-                )
-            if last is not None and last.status.terminal:
-                return last
-            if self._monotonic() >= deadline:
-                return last
-            self._wait(self._settings.poll_interval)
+        return watch_execution(
+            client,
+            execution_id,
+            timeout=self._settings.execution_timeout,
+            poll_interval=self._settings.poll_interval,
+            monotonic=self._monotonic,
+            wait=self._wait,
+            event="act.watch_failed",
+        )
 
     def _stop(self, client: HarborClient, execution_id: int) -> bool:
         try:

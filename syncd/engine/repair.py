@@ -27,6 +27,7 @@ import structlog
 
 from syncd.core.model import Action, ActionResult, Execution, ExecutionStatus, Outcome
 from syncd.core.radius import tag_pattern
+from syncd.engine.watch import watch_execution
 from syncd.errors import HarborError, HarborForbidden, HarborNotFound, SyncdError
 
 if TYPE_CHECKING:
@@ -232,23 +233,15 @@ class ScopedRepairer:
         return Outcome(action, result, detail, execution_id=execution_id)
 
     def _watch(self, client: HarborClient, execution_id: int) -> Execution | None:
-        deadline = self._monotonic() + self._settings.execution_timeout
-        last: Execution | None = None
-        while True:
-            try:
-                last = client.get_execution(execution_id)
-            except HarborError as exc:
-                log.warning(
-                    "repair.watch_failed",
-                    instance=client.name,
-                    execution_id=execution_id,
-                    error=str(exc),
-                )
-            if (last is not None and last.status.terminal) or self._monotonic() >= deadline:
-                return last
-            self._wait(self._settings.poll_interval)
-
-    # ------------------------------------------------------------------ removal
+        return watch_execution(
+            client,
+            execution_id,
+            timeout=self._settings.execution_timeout,
+            poll_interval=self._settings.poll_interval,
+            monotonic=self._monotonic,
+            wait=self._wait,
+            event="repair.watch_failed",
+        )
 
     def _remove(self, client: HarborClient, *, intent_id: int, policy_id: int, name: str) -> bool:
         """Delete the temporary policy once its executions are final; complete the intent."""

@@ -9,6 +9,7 @@ and send Harbor webhooks.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from syncd.sim import SimInstance
@@ -307,3 +309,20 @@ def post_webhook(
 
 StartDaemon = Callable[[Mapping[str, Any]], DaemonProcess]
 """Type of the ``start_daemon`` fixture: config dict in, started daemon out."""
+
+
+@contextlib.contextmanager
+def converged_pair() -> Iterator[tuple[SimInstance, SimInstance]]:
+    """Two converged dual-master simulators ``a`` and ``b`` holding ``library/app:v1``."""
+    from syncd.sim import SimCluster  # noqa: PLC0415 - runtime import, the rest is typing only
+
+    with SimCluster() as cluster:
+        a, b = cluster.add("a"), cluster.add("b")
+        for inst in (a, b):
+            inst.create_project("library")
+        cluster.dual_master("a", "b")
+        a.push("library/app", "v1")
+        poll_until(lambda: converged(a, b), what="initial replication")
+        # The copy to b echoes back as one no-op execution b->a; wait for both to finish.
+        poll_until(lambda: settled(a) and settled(b), what="replication to settle")
+        yield a, b

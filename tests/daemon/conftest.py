@@ -10,27 +10,25 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from syncd.sim import SimCluster, SimInstance
-from tests.daemonkit import DaemonProcess, StartDaemon, converged, poll_until, settled, write_config
+from tests.daemonkit import (
+    DaemonProcess,
+    StartDaemon,
+    converged_pair,
+    write_config,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from pathlib import Path
 
+    from syncd.sim import SimInstance
+
 
 @pytest.fixture
 def pair() -> Iterator[tuple[SimInstance, SimInstance]]:
     """Two converged dual-master simulators ``a`` and ``b`` holding ``library/app:v1``."""
-    with SimCluster() as cluster:
-        a, b = cluster.add("a"), cluster.add("b")
-        for inst in (a, b):
-            inst.create_project("library")
-        cluster.dual_master("a", "b")
-        a.push("library/app", "v1")
-        poll_until(lambda: converged(a, b), what="initial replication")
-        # The copy to b echoes back as one no-op execution b->a; wait for both to finish.
-        poll_until(lambda: settled(a) and settled(b), what="replication to settle")
-        yield a, b
+    with converged_pair() as both:
+        yield both
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
-"""Shared test setup: ``tests/`` on ``sys.path`` (for ``harbor_spec``) and retry settings.
+"""Shared test setup: hypothesis profiles, retry settings, and the PostgreSQL fixtures.
 
-pytest puts this file's directory on ``sys.path`` (rootdir-relative ``prepend`` import mode),
-which is what lets every test folder ``import harbor_spec``.
+``tests`` is a package: helpers are imported by package path (``from tests.simkit import ...``).
 """
 
 from __future__ import annotations

@@ -326,3 +326,21 @@ def converged_pair() -> Iterator[tuple[SimInstance, SimInstance]]:
         # The copy to b echoes back as one no-op execution b->a; wait for both to finish.
         poll_until(lambda: settled(a) and settled(b), what="replication to settle")
         yield a, b
+
+
+@contextlib.contextmanager
+def daemons(tmp_path: Path) -> Iterator[StartDaemon]:
+    """Start ``syncd run`` processes from config dicts (written to ``tmp_path``); stop them all."""
+    started: list[DaemonProcess] = []
+
+    def start(config: Mapping[str, Any]) -> DaemonProcess:
+        path = write_config(tmp_path / f"syncd-{len(started)}.yaml", config)
+        daemon = DaemonProcess(config=path, cwd=tmp_path)
+        started.append(daemon)
+        return daemon.start()
+
+    try:
+        yield start
+    finally:
+        for daemon in started:
+            daemon.close()

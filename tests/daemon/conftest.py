@@ -6,19 +6,18 @@ test modules import them by a unique name; ``conftest`` is ambiguous across test
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.daemonkit import (
-    DaemonProcess,
     StartDaemon,
     converged_pair,
-    write_config,
+    daemons,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator
     from pathlib import Path
 
     from syncd.sim import SimInstance
@@ -34,14 +33,5 @@ def pair() -> Iterator[tuple[SimInstance, SimInstance]]:
 @pytest.fixture
 def start_daemon(tmp_path: Path) -> Iterator[StartDaemon]:
     """Start daemons from config dicts (written to ``tmp_path``); all are stopped at teardown."""
-    started: list[DaemonProcess] = []
-
-    def start(config: Mapping[str, Any]) -> DaemonProcess:
-        path = write_config(tmp_path / f"syncd-{len(started)}.yaml", config)
-        daemon = DaemonProcess(config=path, cwd=tmp_path)
-        started.append(daemon)
-        return daemon.start()
-
-    yield start
-    for daemon in started:
-        daemon.close()
+    with daemons(tmp_path) as start:
+        yield start

@@ -13,7 +13,7 @@ import pytest
 from tests.daemonkit import (
     DaemonProcess,
     converged_pair,
-    write_config,
+    daemons,
 )
 
 if TYPE_CHECKING:
@@ -33,14 +33,5 @@ def sims() -> Iterator[tuple[SimInstance, SimInstance]]:
 @pytest.fixture
 def replicas(tmp_path: Path) -> Iterator[Callable[[Mapping[str, Any]], DaemonProcess]]:
     """Start ``syncd run`` replicas from config dicts; all are stopped at teardown."""
-    started: list[DaemonProcess] = []
-
-    def start(config: Mapping[str, Any]) -> DaemonProcess:
-        path = write_config(tmp_path / f"syncd-{len(started)}.yaml", config)
-        daemon = DaemonProcess(config=path, cwd=tmp_path)
-        started.append(daemon)
-        return daemon.start()
-
-    yield start
-    for daemon in started:
-        daemon.close()
+    with daemons(tmp_path) as start:
+        yield start

@@ -156,7 +156,9 @@ class ScopedRepairer:
         try:
             return self._run(action)
         except SyncdError as exc:
-            return Outcome(action=action, result=ActionResult.FAILED, detail=str(exc))
+            # syncd's own request failed: nothing says the policy does not converge, so the
+            # result enters no backoff (as the executor's); the next pass re-plans.
+            return Outcome(action=action, result=ActionResult.NOT_STARTED, detail=str(exc))
 
     def _run(self, action: Action) -> Outcome:
         assert action.policy_id is not None
@@ -175,7 +177,7 @@ class ScopedRepairer:
         for scope in action.scopes:
             outcome = self._scoped(client, action, original, scope)
             done.append(outcome)
-            if outcome.result != "succeeded":
+            if outcome.result != ActionResult.SUCCEEDED:
                 break
         last = done[-1] if done else Outcome(action, ActionResult.SUCCEEDED, "nothing to copy")
         details = "; ".join(o.detail for o in done)
@@ -199,7 +201,7 @@ class ScopedRepairer:
             return Outcome(action=action, result=ActionResult.BLOCKED, detail=detail)
         except HarborError as exc:  # the policy may exist anyway: the sweep finds it by name
             return Outcome(
-                action=action, result=ActionResult.FAILED, detail=f"create refused: {exc}"
+                action=action, result=ActionResult.NOT_STARTED, detail=f"create refused: {exc}"
             )
         self._store.set_repair_policy(intent, policy_id)
         log.info(
@@ -219,7 +221,7 @@ class ScopedRepairer:
             execution_id = client.start_execution(policy_id)
         except HarborError as exc:  # never retried: the next pass re-plans
             return Outcome(
-                action=action, result=ActionResult.FAILED, detail=f"start refused: {exc}"
+                action=action, result=ActionResult.NOT_STARTED, detail=f"start refused: {exc}"
             )
         self._store.remember_execution(client.name, policy_id, execution_id, started_at=self._now())
         final = self._watch(client, execution_id)

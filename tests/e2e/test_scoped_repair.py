@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from syncd.core.model import Action, ActionKind, Edge, RepairScope
+from syncd.core.model import Action, ActionKind, ActionResult, Edge, RepairScope
 from syncd.engine.repair import MARKER, REPAIR_PREFIX, RepairSettings, ScopedRepairer
-from syncd.errors import HarborForbidden
+from syncd.errors import HarborForbidden, HarborServerError
 from syncd.harbor.client import HarborClient
 from syncd.settings import InstanceSettings
 from syncd.sim import SimCluster
@@ -268,6 +268,24 @@ class _NoPolicyCreate(HarborClient):
         raise HarborForbidden("forbidden", instance=self.name, method="POST", status=403)
 
 
+class _Unavailable(HarborClient):
+    """A client whose create (or start) POST meets a 503 from Harbor."""
+
+    fail: str = "create"
+
+    def create_policy(self, body: Mapping[str, Any]) -> int:
+        """Answer 503 when creates fail, else create as usual."""
+        if self.fail == "create":
+            raise HarborServerError("unavailable", instance=self.name, method="POST", status=503)
+        return super().create_policy(body)
+
+    def start_execution(self, policy_id: int) -> int:
+        """Answer 503 when starts fail, else start as usual."""
+        if self.fail == "start":
+            raise HarborServerError("unavailable", instance=self.name, method="POST", status=503)
+        return super().start_execution(policy_id)
+
+
 def _repairer(inst: SimInstance, store: StateStore, *, client_type=HarborClient):
     settings = InstanceSettings(url=inst.url, username=AUTH[0], password=AUTH[1])
     client = client_type(name=inst.name, settings=settings)
@@ -318,3 +336,21 @@ def test_sweep_keeps_a_leftover_while_its_execution_runs_then_deletes_it(pair: P
         assert store.pending_repairs() == []
     assert _repair_policies(pair.a) == []
     assert ("library/app", "v2") not in pair.b.state.tag_map()  # never in the scope
+
+
+@pytest.mark.parametrize("fail", ["create", "start"])
+def test_a_failed_post_is_not_started_and_leaves_no_policy(pair: Pair, fail: str) -> None:
+    """A 503 on create or start: not_started (no backoff), nothing copied, no policy left."""
+    push_during_outage(pair, pushed_on="a", tags=[("library/app", "v1")])
+    client_type = type("Failing", (_Unavailable,), {"fail": fail})
+    with StateStore.open(":memory:") as store:
+        repairer = _repairer(pair.a, store, client_type=client_type)
+        (outcome,) = repairer.apply([_scoped(pair, "v1")], pass_id="p")
+        if fail == "create":  # the policy may exist anyway: the next sweep looks by name
+            repairer.sweep()
+        assert store.pending_repairs() == []
+    assert outcome.result is ActionResult.NOT_STARTED
+    assert f"{fail} refused" in outcome.detail
+    assert starts(pair.a) == []
+    assert [p for p in pair.a.state.policies.values() if p.name.startswith(REPAIR_PREFIX)] == []
+    assert ("library/app", "v1") not in pair.b.state.tag_map()

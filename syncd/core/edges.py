@@ -16,7 +16,7 @@ from syncd.core.radius import Radius, blast_radius
 from syncd.core.topology import destination_scope, expected_on_destination, map_repositories
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Iterable, Mapping
     from datetime import datetime
 
     from syncd.core.model import Catalog, Drift, Edge, Policy, TagKey, Topology
@@ -43,6 +43,12 @@ class EdgeAssessment:
     problem: str = ""
     radius: Radius | None = None
     """What a whole-policy trigger of the edge's policy would write (None: not observable)."""
+    repositories: frozenset[str] | None = None
+    """The destination repositories re-diffed (``syncd.core.incremental``); None: all of them.
+
+    ``drift`` is the edge's whole drift either way; ``new_base`` and the radius's count of
+    identical tags cover these repositories only, the others' base entries stay as stored.
+    """
 
 
 def edge_key(edge: Edge) -> str:
@@ -63,18 +69,26 @@ def assess_edge(
     source: Catalog | None,
     destination: Catalog | None,
     base: Mapping[TagKey, str] | None,
+    only: Collection[str] | None = None,
 ) -> EdgeAssessment:
-    """Diff one edge; an end that could not be observed makes the edge unobservable."""
+    """Diff one edge (only the destination repositories ``only`` names, if given).
+
+    With ``only``, ``base`` may hold just those repositories' entries. An end that could not
+    be observed makes the edge unobservable.
+    """
     missing = [n for n, c in ((edge.source, source), (edge.destination, destination)) if c is None]
     if source is None or destination is None:
         return EdgeAssessment(edge, observable=False, problem=f"{', '.join(missing)} not observed")
     try:
         mapped = map_repositories(source, policy)
-        expected = expected_on_destination(source, policy, mapped=mapped)
     except MappingError as exc:
         return EdgeAssessment(edge, observable=False, problem=f"invalid namespace mapping: {exc}")
+    scope = mapped if only is None else {t: s for t, s in mapped.items() if t in only}
+    expected = expected_on_destination(source, policy, mapped=scope)
+    if only is not None and base:
+        base = {k: v for k, v in base.items() if k[0] in only}
     in_scope = destination_scope(policy, mapped_repositories=mapped.keys(), base_keys=base or ())
-    dest_map = {k: v for k, v in destination.tag_map().items() if in_scope(k)}
+    dest_map = {k: v for k, v in destination.tag_map(only).items() if in_scope(k)}
     drift = diff_edge(
         edge=edge,
         expected=expected,
@@ -92,7 +106,8 @@ def assess_edge(
         source_repo_of=mapped,
     )
     new_base = converged_base(expected, dest_map, previous=base)
-    return EdgeAssessment(edge, drift, new_base, radius=radius)
+    covered = None if only is None else frozenset(only)
+    return EdgeAssessment(edge, drift, new_base, radius=radius, repositories=covered)
 
 
 def assess_edges(
@@ -114,13 +129,20 @@ def assess_edges(
     )
 
 
-def push_times(catalogs: Mapping[str, Catalog | None]) -> dict[tuple[str, str, str], datetime]:
-    """``(instance, repository, digest) -> push_time`` for the ``newest`` conflict preference."""
-    return {
-        (name, repo.name, art.digest): art.push_time
-        for name, catalog in catalogs.items()
-        if catalog is not None
-        for repo in catalog.repositories.values()
-        for art in repo.artifacts
-        if art.push_time is not None
-    }
+def push_times(
+    catalogs: Mapping[str, Catalog | None], drift: Iterable[Drift]
+) -> dict[tuple[str, str, str], datetime]:
+    """``(instance, repository, digest) -> push_time`` for the ``newest`` conflict preference.
+
+    Only the repositories drift names on either end: the others are never asked about.
+    """
+    wanted = {(d.edge.source, d.source_repository or d.repository) for d in drift}
+    wanted |= {(d.edge.destination, d.repository) for d in drift}
+    times: dict[tuple[str, str, str], datetime] = {}
+    for name, repo_name in wanted:
+        catalog = catalogs.get(name)
+        repo = None if catalog is None else catalog.repositories.get(repo_name)
+        for art in () if repo is None else repo.artifacts:
+            if art.push_time is not None:
+                times[name, repo_name, art.digest] = art.push_time
+    return times

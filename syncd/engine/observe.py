@@ -219,7 +219,8 @@ def _logged_snapshot(
     return catalog, relisted
 
 
-_FANOUT = SharedPool(FANOUT_THREADS, name="observe")
+FANOUT_NAME = "observe"
+_FANOUT = SharedPool(FANOUT_THREADS, name=FANOUT_NAME)
 """One fan-out pool per process, reused by every pass and round (no threads per pass)."""
 
 

@@ -24,6 +24,7 @@ import structlog
 from syncd.core import edges as edge_view
 from syncd.core import passing
 from syncd.core.backoff import label_non_converging
+from syncd.core.incremental import stamp_of
 from syncd.core.model import ActionKind, ActionResult, HealthState, Outcome, Plan
 from syncd.core.plan import PlanSettings, make_plan, remaining
 from syncd.engine import memory
@@ -170,7 +171,7 @@ def _repair(deps: Deps, observer: Observer, done: _Repairs, *, pass_id: str) -> 
             # The caps are per pass, not per round: later rounds get what is left.
             settings=remaining(deps.settings.plan, done.outcomes),
             now=now,
-            push_times=edge_view.push_times(rnd.catalogs),
+            push_times=edge_view.push_times(rnd.catalogs, rnd.drift),
             radii={_policy_of(e.edge): e.radius for e in rnd.edges if e.radius is not None},
         )
         done.plans.append(plan)
@@ -184,6 +185,7 @@ def _repair(deps: Deps, observer: Observer, done: _Repairs, *, pass_id: str) -> 
             now=deps.now(),
             focus=passing.touched_repositories(rnd.drift),
             force_incremental=True,
+            earlier=rnd,
         )
         done.history = memory.updated(
             done.history,
@@ -280,7 +282,13 @@ def _persist(deps: Deps, rnd: Round, *, drift: tuple[Drift, ...], now: datetime)
             deps.store.save_catalog(view.catalog)
     for edge in rnd.edges:
         if edge.new_base is not None:
-            deps.store.save_base(edge_view.edge_key(edge.edge), edge.new_base, at=now)
+            deps.store.save_base(
+                edge_view.edge_key(edge.edge),
+                edge.new_base,
+                at=now,
+                only=edge.repositories,
+                stamp=stamp_of(edge, rnd.topology.policies[_policy_of(edge.edge)]),
+            )
     memory.save_first_seen(deps.store, rnd, drift=drift, now=now)
 
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
+from syncd.core.incremental import EdgeStamp
 from syncd.core.model import Artifact, Repository
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
-__all__ = ["history_from_json", "history_to_json"]
+__all__ = ["StoredArtifacts", "history_from_json", "history_to_json"]
 
 _intern = sys.intern
 _fromiso = datetime.fromisoformat
@@ -76,8 +78,59 @@ def _artifact_row(a: Artifact) -> list[object]:
 
 
 def encode_artifacts(artifacts: Iterable[Artifact]) -> str:
-    """One JSON array for all artifacts of a repository."""
+    """One JSON array for all artifacts of a repository (a cached one is written as read)."""
+    if isinstance(artifacts, StoredArtifacts):
+        return artifacts.text
     return dumps([_artifact_row(a) for a in artifacts])
+
+
+Sets = dict[tuple[str, ...], frozenset[str]]
+
+
+class StoredArtifacts(Sequence[Artifact]):
+    """A cached repository's artifacts, decoded from their JSON on first use.
+
+    A warm pass reads every repository's row but uses the artifacts of the few that changed:
+    the others are never decoded. Its length is the stored row count, so comparing it with
+    Harbor's ``artifact_count`` decodes nothing. Two threads decoding at once both get equal
+    tuples; the race costs time, never correctness.
+    """
+
+    __slots__ = ("_decoded", "_rows", "_sets", "text")
+
+    def __init__(self, text: str, rows: int, sets: Sets) -> None:
+        self.text, self._rows, self._sets = text, rows, sets
+        self._decoded: tuple[Artifact, ...] | None = None
+
+    def _items(self) -> tuple[Artifact, ...]:
+        decoded = self._decoded
+        if decoded is None:
+            decoded = self._decoded = decode_artifacts(self.text, sets=self._sets)
+        return decoded
+
+    def __len__(self) -> int:
+        return self._rows if self._rows >= 0 else len(self._items())
+
+    @overload
+    def __getitem__(self, index: int) -> Artifact: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Artifact, ...]: ...
+    def __getitem__(self, index: int | slice) -> Artifact | tuple[Artifact, ...]:
+        return self._items()[index]
+
+    def __iter__(self) -> Iterator[Artifact]:
+        return iter(self._items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StoredArtifacts) and other.text == self.text:
+            return True
+        return isinstance(other, Sequence) and self._items() == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(self._items())
+
+    def __repr__(self) -> str:
+        return f"StoredArtifacts({self._items()!r})"
 
 
 def decode_artifacts(
@@ -126,13 +179,14 @@ def _utc(text: str) -> datetime:
 
 
 def repo_row(instance: str, repo: Repository) -> tuple[object, ...]:
-    """Build the ``catalog_repo`` row for one repository."""
+    """Build the ``catalog_repo`` row for one repository (the row count last)."""
     return (
         instance,
         repo.name,
         repo.artifact_count,
         opt_ts(repo.update_time),
         encode_artifacts(repo.artifacts),
+        len(repo.artifacts),
     )
 
 
@@ -141,9 +195,38 @@ def decode_repo(
     count: int,
     updated: str | None,
     artifacts: str,
+    rows: int,
     *,
-    sets: dict[tuple[str, ...], frozenset[str]] | None = None,
+    sets: Sets,
 ) -> Repository:
-    """Invert `repo_row` (minus the instance); ``sets`` as in `decode_artifacts`."""
-    arts = decode_artifacts(artifacts, sets=sets)
-    return Repository(_intern(name), count, opt_dt(updated), arts)
+    """Invert `repo_row` (minus the instance): the artifacts are decoded on first use."""
+    return Repository(_intern(name), count, opt_dt(updated), StoredArtifacts(artifacts, rows, sets))
+
+
+def stamp_text(stamp: EdgeStamp, generations: Sequence[int | None]) -> str:
+    """Encode an edge stamp with the generations its two catalogs hold now."""
+    return dumps(
+        {
+            "policy": stamp.policy,
+            "ends": [stamp.source, stamp.destination],
+            "catalogs": list(generations),
+            "open": sorted(stamp.still_open),
+        }
+    )
+
+
+def stamp_ends(text: str) -> tuple[str, str]:
+    """Return the two instances a stored stamp names (whose catalog generations it holds)."""
+    source, destination = json.loads(text)["ends"]
+    return str(source), str(destination)
+
+
+def stamp_of(text: str | None, generations: Sequence[int | None]) -> EdgeStamp | None:
+    """Decode a stored stamp; None when absent or when either catalog has moved on since."""
+    if not text:
+        return None
+    data = json.loads(text)
+    if data.get("catalogs") != list(generations) or None in generations:
+        return None
+    source, destination = stamp_ends(text)
+    return EdgeStamp(data["policy"], source, destination, frozenset(data["open"]))

@@ -90,6 +90,14 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE catalog ADD COLUMN generation INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE base_edge ADD COLUMN generation INTEGER NOT NULL DEFAULT 0",
     ),
+    (
+        # v4: assessment in proportion to change. Each cached repository's row count (so a
+        # warm pass need not decode its artifacts to compare it with Harbor's count), and the
+        # stamp an edge's base was assessed against (syncd.core.incremental.EdgeStamp).
+        "ALTER TABLE catalog_repo ADD COLUMN artifact_rows INTEGER NOT NULL DEFAULT -1",
+        "UPDATE catalog_repo SET artifact_rows = json_array_length(artifacts)",
+        "ALTER TABLE base_edge ADD COLUMN stamp TEXT",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 """The schema version this code writes; a newer file is refused rather than downgraded."""

@@ -97,6 +97,12 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE catalog ADD COLUMN generation BIGINT NOT NULL DEFAULT 0",
         "ALTER TABLE base_edge ADD COLUMN generation BIGINT NOT NULL DEFAULT 0",
     ),
+    (
+        # v4: row counts and edge stamps (see the SQLite migration of the same version).
+        "ALTER TABLE catalog_repo ADD COLUMN artifact_rows INTEGER NOT NULL DEFAULT -1",
+        "UPDATE catalog_repo SET artifact_rows = json_array_length(artifacts::json)",
+        "ALTER TABLE base_edge ADD COLUMN stamp TEXT",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 """The schema version this code writes; a newer database is refused rather than downgraded."""

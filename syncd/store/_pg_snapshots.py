@@ -18,11 +18,12 @@ from syncd.store._memo import BaseKey, base_changes, catalog_changes, new_genera
 from syncd.store._pg_db import PgDatabase
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Collection, Iterable, Mapping
     from datetime import datetime
 
     import psycopg
 
+    from syncd.core.incremental import EdgeStamp
     from syncd.core.model import Repository
 
 __all__ = ["PgSnapshots"]
@@ -31,45 +32,79 @@ __all__ = ["PgSnapshots"]
 class PgSnapshots(PgDatabase):
     """Bases, the catalog cache and drift first-seen times."""
 
-    def load_base(self, edge_name: str) -> Mapping[tuple[str, str], str] | None:
+    def load_base(
+        self, edge_name: str, only: Collection[str] | None = None
+    ) -> Mapping[tuple[str, str], str] | None:
         """Return the edge's last converged ``(repository, tag) -> digest``, or None if never."""
         with self._tx(fenced=False) as conn:
             generation = _generation(conn, _BASE_GEN, edge_name)
             if generation is None:
                 return None
+            if only is not None:
+                rows = conn.execute(
+                    "SELECT repository, tag, digest FROM base WHERE edge = %s"
+                    " AND repository = ANY(%s)",
+                    (edge_name, list(only)),
+                ).fetchall()
+                return _interned(rows)
             kept = self._memo.base(edge_name, generation)
             if kept is not None:
                 return kept
             rows = conn.execute(
                 "SELECT repository, tag, digest FROM base WHERE edge = %s", (edge_name,)
             ).fetchall()
-        # Interned as in SQLite: shared with the catalog's names and digests.
-        mapping = {(sys.intern(str(r)), sys.intern(str(t))): sys.intern(str(d)) for r, t, d in rows}
+        mapping = _interned(rows)
         self._memo.keep_base(mapping, generation, edge=edge_name)
         return mapping
 
     def save_base(
-        self, edge_name: str, mapping: Mapping[tuple[str, str], str], *, at: datetime
+        self,
+        edge_name: str,
+        mapping: Mapping[tuple[str, str], str],
+        *,
+        at: datetime,
+        only: Collection[str] | None = None,
+        stamp: EdgeStamp | None = None,
     ) -> None:
-        """Replace the edge's base with ``mapping``; only what changed, as in SQLite."""
+        """Replace the edge's base (or ``only`` some repositories'), as in SQLite."""
         generation = new_generation()
         with self._epoch_tx() as (conn, epoch):
             held = self._memo.base(edge_name, _generation(conn, _BASE_GEN_LOCKED, edge_name))
-            if held is None:
+            if only is not None:
+                conn.execute(
+                    "DELETE FROM base WHERE edge = %s AND repository = ANY(%s)",
+                    (edge_name, list(only)),
+                )
+                _upsert_base(conn, edge_name, mapping)
+            elif held is None:
                 conn.execute("DELETE FROM base WHERE edge = %s", (edge_name,))
                 _copy_base(conn, edge_name, mapping)
             else:
                 changed, removed = base_changes(held, mapping)
                 _delete_base_keys(conn, edge_name, removed)
                 _upsert_base(conn, edge_name, changed)
+            text = None if stamp is None else c.stamp_text(stamp, _ends(conn, stamp))
             conn.execute(
-                "INSERT INTO base_edge (edge, converged_at, epoch, generation)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (edge) DO UPDATE SET"
+                "INSERT INTO base_edge (edge, converged_at, epoch, generation, stamp)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (edge) DO UPDATE SET"
                 " converged_at = excluded.converged_at, epoch = excluded.epoch,"
-                " generation = excluded.generation",
-                (edge_name, c.ts(at), epoch, generation),
+                " generation = excluded.generation, stamp = excluded.stamp",
+                (edge_name, c.ts(at), epoch, generation, text),
             )
-        self._memo.keep_base(dict(mapping), generation, edge=edge_name)
+        self._memo.keep_base(
+            None if only is not None else dict(mapping), generation, edge=edge_name
+        )
+
+    def edge_stamp(self, edge_name: str) -> EdgeStamp | None:
+        """Return the stamp saved with the edge's base while both its catalogs still hold it."""
+        with self._tx(fenced=False) as conn:
+            row = conn.execute(
+                "SELECT stamp FROM base_edge WHERE edge = %s", (edge_name,)
+            ).fetchone()
+            if row is None or not row[0]:
+                return None
+            gens = [_generation(conn, _CATALOG_HEAD, e) for e in c.stamp_ends(str(row[0]))]
+            return c.stamp_of(str(row[0]), gens)
 
     def update_base(
         self,
@@ -85,7 +120,7 @@ class PgSnapshots(PgDatabase):
             _delete_base_keys(conn, edge_name, remove)
             _upsert_base(conn, edge_name, set_)
             conn.execute(
-                "UPDATE base_edge SET generation = %s WHERE edge = %s",
+                "UPDATE base_edge SET generation = %s, stamp = NULL WHERE edge = %s",
                 (new_generation(), edge_name),
             )
         self._memo.keep_base(None, 0, edge=edge_name)
@@ -110,8 +145,8 @@ class PgSnapshots(PgDatabase):
             if kept is not None:
                 return kept
             rows = conn.execute(
-                "SELECT name, artifact_count, update_time, artifacts FROM catalog_repo"
-                " WHERE instance = %s",
+                "SELECT name, artifact_count, update_time, artifacts, artifact_rows"
+                " FROM catalog_repo WHERE instance = %s",
                 (instance,),
             ).fetchall()
         catalog = Catalog(
@@ -187,7 +222,7 @@ class PgSnapshots(PgDatabase):
 
 
 def _decode_repos(rows: Iterable[tuple[Any, ...]]) -> dict[str, Repository]:
-    sets: dict[tuple[str, ...], frozenset[str]] = {}  # equal tag sets shared (see _codec)
+    sets: c.Sets = {}  # equal tag sets shared, artifacts decoded on first use (see _codec)
     return {row[0]: c.decode_repo(*row, sets=sets) for row in rows}
 
 
@@ -200,7 +235,8 @@ def _text_row(*values: object) -> tuple[str, ...]:
 
 _BASE_GEN = "SELECT generation FROM base_edge WHERE edge = %s"
 _BASE_GEN_LOCKED = _BASE_GEN + " FOR UPDATE"
-_CATALOG_GEN = "SELECT generation FROM catalog WHERE instance = %s FOR UPDATE"
+_CATALOG_HEAD = "SELECT generation FROM catalog WHERE instance = %s"
+_CATALOG_GEN = _CATALOG_HEAD + " FOR UPDATE"
 """Writers lock the head row first: two writers of one catalog or base run one after another."""
 
 
@@ -209,6 +245,15 @@ def _generation(
 ) -> int | None:
     row = conn.execute(query, (key,)).fetchone()
     return None if row is None else int(row[0])
+
+
+def _interned(rows: Iterable[tuple[Any, ...]]) -> dict[BaseKey, str]:
+    # Interned as in SQLite: shared with the catalog's names and digests.
+    return {(sys.intern(str(r)), sys.intern(str(t))): sys.intern(str(d)) for r, t, d in rows}
+
+
+def _ends(conn: psycopg.Connection[tuple[Any, ...]], stamp: EdgeStamp) -> list[int | None]:
+    return [_generation(conn, _CATALOG_HEAD, e) for e in (stamp.source, stamp.destination)]
 
 
 def _copy_base(
@@ -249,9 +294,10 @@ def _upsert_repos(
         [(instance, name) for name in removed],
     )
     conn.cursor().executemany(
-        "INSERT INTO catalog_repo VALUES (%s, %s, %s, %s, %s) ON CONFLICT (instance, name)"
+        "INSERT INTO catalog_repo VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (instance, name)"
         " DO UPDATE SET artifact_count = excluded.artifact_count,"
-        " update_time = excluded.update_time, artifacts = excluded.artifacts",
+        " update_time = excluded.update_time, artifacts = excluded.artifacts,"
+        " artifact_rows = excluded.artifact_rows",
         [c.repo_row(instance, repo) for repo in repos],
     )
 

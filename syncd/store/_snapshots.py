@@ -20,8 +20,10 @@ from syncd.store._memo import base_changes, catalog_changes, new_generation
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Collection, Iterable, Iterator, Mapping
     from datetime import datetime
+
+    from syncd.core.incremental import EdgeStamp
 
 __all__ = ["SnapshotTables"]
 
@@ -34,12 +36,19 @@ class SnapshotTables(Database):
 
     # ------------------------------------------------------------------ bases
 
-    def load_base(self, edge_name: str) -> Mapping[tuple[str, str], str] | None:
-        """Return the edge's last converged ``(repository, tag) -> digest``, or None if never."""
+    def load_base(
+        self, edge_name: str, only: Collection[str] | None = None
+    ) -> Mapping[tuple[str, str], str] | None:
+        """Return the edge's last converged ``(repository, tag) -> digest``, or None if never.
+
+        With ``only``, just the entries of those repositories (read through the key's index).
+        """
         with self._tx(write=False) as conn:
             generation = _generation(conn, "base_edge", "edge", edge_name)
             if generation is None:
                 return None
+            if only is not None:
+                return _base_slice(conn, edge_name, only)
             kept = self._memo.base(edge_name, generation)
             if kept is not None:
                 return kept
@@ -53,19 +62,29 @@ class SnapshotTables(Database):
         return mapping
 
     def save_base(
-        self, edge_name: str, mapping: Mapping[tuple[str, str], str], *, at: datetime
+        self,
+        edge_name: str,
+        mapping: Mapping[tuple[str, str], str],
+        *,
+        at: datetime,
+        only: Collection[str] | None = None,
+        stamp: EdgeStamp | None = None,
     ) -> None:
-        """Replace the edge's base with ``mapping``, converged at ``at``.
+        """Replace the edge's base (with ``only``: those repositories' entries) at ``at``.
 
-        Writes only the entries that differ from the base this store remembers, when the
-        database still holds it (its generation); otherwise every entry.
+        A whole base writes only the entries that differ from the base this store remembers,
+        when the database still holds it (its generation); otherwise every entry. ``stamp``
+        is kept with the generations the two catalogs hold in this same transaction.
         """
         generation = new_generation()
         with self._tx() as conn:
             held = self._memo.base(edge_name, _generation(conn, "base_edge", "edge", edge_name))
-            if held is None:
-                conn.execute("DELETE FROM base WHERE edge = ?", (edge_name,))
+            if only is not None:
+                _delete_base_repos(conn, edge_name, only)
                 changed: Mapping[tuple[str, str], str] = mapping
+            elif held is None:
+                conn.execute("DELETE FROM base WHERE edge = ?", (edge_name,))
+                changed = mapping
             else:
                 changed, removed = base_changes(held, mapping)
                 _delete_base_keys(conn, edge_name, removed)
@@ -73,12 +92,26 @@ class SnapshotTables(Database):
                 "INSERT OR REPLACE INTO base (edge, repository, tag, digest) VALUES (?, ?, ?, ?)",
                 ((edge_name, repo, tag, digest) for (repo, tag), digest in changed.items()),
             )
+            text = None if stamp is None else c.stamp_text(stamp, _ends(conn, stamp))
             conn.execute(
-                "INSERT OR REPLACE INTO base_edge (edge, converged_at, generation)"
-                " VALUES (?, ?, ?)",
-                (edge_name, c.ts(at), generation),
+                "INSERT OR REPLACE INTO base_edge (edge, converged_at, generation, stamp)"
+                " VALUES (?, ?, ?, ?)",
+                (edge_name, c.ts(at), generation, text),
             )
-        self._memo.keep_base(dict(mapping), generation, edge=edge_name)
+        self._memo.keep_base(
+            None if only is not None else dict(mapping), generation, edge=edge_name
+        )
+
+    def edge_stamp(self, edge_name: str) -> EdgeStamp | None:
+        """Return the stamp saved with the edge's base while both its catalogs still hold it."""
+        with self._tx(write=False) as conn:
+            row = conn.execute(
+                "SELECT stamp FROM base_edge WHERE edge = ?", (edge_name,)
+            ).fetchone()
+            if row is None or not row[0]:
+                return None
+            ends = c.stamp_ends(row[0])
+            return c.stamp_of(row[0], [_generation(conn, "catalog", "instance", e) for e in ends])
 
     def update_base(
         self,
@@ -101,7 +134,8 @@ class SnapshotTables(Database):
                 ((edge_name, repo, tag, digest) for (repo, tag), digest in set_.items()),
             )
             conn.execute(
-                "UPDATE base_edge SET generation = ? WHERE edge = ?", (new_generation(), edge_name)
+                "UPDATE base_edge SET generation = ?, stamp = NULL WHERE edge = ?",
+                (new_generation(), edge_name),
             )
         self._memo.keep_base(None, 0, edge=edge_name)
         return True
@@ -130,12 +164,12 @@ class SnapshotTables(Database):
             if kept is not None:
                 return kept
             rows = conn.execute(
-                "SELECT name, artifact_count, update_time, artifacts FROM catalog_repo"
-                " WHERE instance = ?",
+                "SELECT name, artifact_count, update_time, artifacts, artifact_rows"
+                " FROM catalog_repo WHERE instance = ?",
                 (instance,),
             ).fetchall()
         with _gc_paused():
-            sets: dict[tuple[str, ...], frozenset[str]] = {}
+            sets: c.Sets = {}  # shared by every repository's artifacts, decoded on first use
             repositories = {row[0]: c.decode_repo(*row, sets=sets) for row in rows}
         catalog = Catalog(
             instance=instance,
@@ -232,6 +266,32 @@ def _generation(conn: sqlite3.Connection, table: str, column: str, key: str) -> 
     return None if row is None else int(row[0])
 
 
+def _ends(conn: sqlite3.Connection, stamp: EdgeStamp) -> list[int | None]:
+    return [
+        _generation(conn, "catalog", "instance", name) for name in (stamp.source, stamp.destination)
+    ]
+
+
+def _base_slice(
+    conn: sqlite3.Connection, edge_name: str, repositories: Collection[str]
+) -> dict[tuple[str, str], str]:
+    query = "SELECT repository, tag, digest FROM base WHERE edge = ? AND repository = ?"
+    return {
+        (_intern(repo), _intern(tag)): _intern(digest)
+        for name in repositories
+        for repo, tag, digest in conn.execute(query, (edge_name, name))
+    }
+
+
+def _delete_base_repos(
+    conn: sqlite3.Connection, edge_name: str, repositories: Collection[str]
+) -> None:
+    conn.executemany(
+        "DELETE FROM base WHERE edge = ? AND repository = ?",
+        ((edge_name, name) for name in repositories),
+    )
+
+
 def _delete_base_keys(
     conn: sqlite3.Connection, edge_name: str, keys: Iterable[tuple[str, str]]
 ) -> None:
@@ -263,7 +323,7 @@ def _write_repos(
         ((instance, name) for name in removed),
     )
     conn.executemany(
-        "INSERT OR REPLACE INTO catalog_repo VALUES (?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO catalog_repo VALUES (?, ?, ?, ?, ?, ?)",
         (c.repo_row(instance, repo) for repo in repos),
     )
 

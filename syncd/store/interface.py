@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 from syncd.errors import StateError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Collection, Iterable, Mapping
     from datetime import datetime
 
+    from syncd.core.incremental import EdgeStamp
     from syncd.core.model import Catalog, HealthState, Repository
     from syncd.store._journal import AuditEntry, OpenExecution, RepairIntent, ToggleIntent
 
@@ -55,20 +56,40 @@ class Store(Protocol):  # pragma: no cover - a structural type, implemented by b
 
     # ------------------------------------------------------------------ snapshots
 
-    def load_base(self, edge_name: str) -> Mapping[tuple[str, str], str] | None:
+    def load_base(
+        self, edge_name: str, only: Collection[str] | None = None
+    ) -> Mapping[tuple[str, str], str] | None:
         """Return the edge's last converged ``(repository, tag) -> digest``, or None if never.
 
+        With ``only``, just the entries of those destination repositories (read in proportion).
         Read-only: the store may hand out the mapping it remembers (see ``save_base``).
         """
         ...
 
     def save_base(
-        self, edge_name: str, mapping: Mapping[tuple[str, str], str], *, at: datetime
+        self,
+        edge_name: str,
+        mapping: Mapping[tuple[str, str], str],
+        *,
+        at: datetime,
+        only: Collection[str] | None = None,
+        stamp: EdgeStamp | None = None,
     ) -> None:
-        """Replace the edge's base with ``mapping``, converged at ``at``.
+        """Replace the edge's base with ``mapping``, assessed completely at ``at``.
 
-        In proportion to change: while the database still holds the generation of the base
-        this store last loaded or saved, only the entries that differ from it are written.
+        With ``only``, just the entries of those repositories are replaced (``mapping`` holds
+        theirs); the others stay. A whole base is written in proportion to change: while the
+        database still holds the generation of the base this store last loaded or saved, only
+        the entries that differ from it are written. ``stamp`` is kept with the generations
+        the two catalogs it names hold in the same transaction (see `edge_stamp`).
+        """
+        ...
+
+    def edge_stamp(self, edge_name: str) -> EdgeStamp | None:
+        """Return the stamp saved with the edge's base, or None.
+
+        None too when either catalog it names has been written since (another generation):
+        then the stored base and catalogs do not belong to one assessment.
         """
         ...
 
@@ -79,11 +100,14 @@ class Store(Protocol):  # pragma: no cover - a structural type, implemented by b
         set_: Mapping[tuple[str, str], str],
         remove: Iterable[tuple[str, str]],
     ) -> bool:
-        """Amend an existing base; return False (no change) if the edge has none."""
+        """Amend an existing base; return False (no change) if the edge has none.
+
+        Forgets the edge's stamp: the next assessment of the edge is a full one.
+        """
         ...
 
     def last_converged(self, edge_name: str) -> datetime | None:
-        """Return when the edge's base was last saved in full, or None."""
+        """Return when the edge was last assessed completely (its base saved), or None."""
         ...
 
     def load_catalog(self, instance: str) -> Catalog | None:

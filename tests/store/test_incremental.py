@@ -16,41 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syncd.core.model import Artifact, Catalog, Repository
-from syncd.store import StateStore, Store
+from syncd.store import StateStore
 from syncd.store._memo import base_changes, catalog_changes
-from syncd.store.postgres import PostgresStore
-from tests.pgkit import lead
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-    from pathlib import Path
+    from collections.abc import Callable
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 _NAMES = itertools.count()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    """Open stores on one database (each with its own memory), all writing as the same leader."""
-    opened: list[Store] = []
-    epoch: list[int] = []
-
-    def open_store() -> Store:
-        store: Store
-        if request.param == "sqlite":
-            store = StateStore.open(tmp_path / "state.db")
-        else:
-            db = request.getfixturevalue("pg_db")
-            pg = PostgresStore.open(db.url, password=db.password)
-            epoch.extend([] if epoch else [lead(pg)])
-            pg.fence(epoch[0])
-            store = pg
-        opened.append(store)
-        return store
-
-    yield open_store
-    for store in opened:
-        store.close()
 
 
 def _repo(name: str, digest: str, tags: frozenset[str]) -> Repository:
@@ -67,6 +40,9 @@ _BASES = st.dictionaries(
     st.sampled_from(["sha256:0", "sha256:1", "sha256:2"]),
 )
 _WRITERS = st.sampled_from(["this", "other"])
+_BASE_WRITES = ("this", "other", "update", "slice")
+_SLICE = frozenset({"p/a", "q/d"})
+"""The repositories a sliced base save replaces (``save_base(..., only=...)``)."""
 
 
 def _catalog(instance: str, step: int, repos: dict[str, tuple[str, frozenset[str]]]) -> Catalog:
@@ -96,9 +72,9 @@ def test_catalog_saves_equal_the_last_catalog(opener, steps):
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(steps=st.lists(st.tuples(st.sampled_from(["this", "other", "update"]), _BASES), max_size=6))
+@given(steps=st.lists(st.tuples(st.sampled_from(list(_BASE_WRITES)), _BASES), max_size=6))
 def test_base_saves_equal_the_last_base(opener, steps):
-    """Incremental base saves, interleaved with another writer and amends, leave the last base."""
+    """Base saves (whole, sliced, amends, another writer's) leave what the last one implies."""
     this, other = opener(), opener()
     edge = f"e{next(_NAMES)}"
     this.save_base(edge, {}, at=T0)
@@ -106,9 +82,14 @@ def test_base_saves_equal_the_last_base(opener, steps):
     for who, mapping in steps:
         if who == "update":
             other.update_base(edge, set_=mapping, remove=[k for k in expected if k not in mapping])
+            expected = dict(mapping)
+        elif who == "slice":
+            sliced = {k: v for k, v in mapping.items() if k[0] in _SLICE}
+            this.save_base(edge, sliced, at=T0, only=_SLICE)
+            expected = {k: v for k, v in expected.items() if k[0] not in _SLICE} | sliced
         else:
             (this if who == "this" else other).save_base(edge, mapping, at=T0)
-        expected = dict(mapping)
+            expected = dict(mapping)
         assert this.load_base(edge) == expected
     assert opener().load_base(edge) == expected
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping, Sequence
     from datetime import datetime
 
 __all__ = [
@@ -55,7 +55,9 @@ class Repository:
     name: str
     artifact_count: int = 0
     update_time: datetime | None = None
-    artifacts: tuple[Artifact, ...] = ()
+    artifacts: Sequence[Artifact] = ()
+    """A tuple, or a sequence decoded on first use (a store's cached rows): ``len`` never
+    decodes, so a pass that finds a repository unchanged does not pay for its artifacts."""
 
     @property
     def project(self) -> str:
@@ -77,12 +79,14 @@ class Catalog:
     projects: frozenset[str] = frozenset()
     public_projects: frozenset[str] = frozenset()
 
-    def tag_map(self) -> dict[TagKey, str]:
-        """Map every ``(repository, tag)`` to its digest."""
+    def tag_map(self, only: Collection[str] | None = None) -> dict[TagKey, str]:
+        """Map every ``(repository, tag)`` (of the repositories ``only`` names) to its digest."""
+        repos = self.repositories
+        names = repos if only is None else [n for n in only if n in repos]
         return {
-            (repo.name, tag): art.digest
-            for repo in self.repositories.values()
-            for art in repo.artifacts
+            (name, tag): art.digest
+            for name in names
+            for art in repos[name].artifacts
             for tag in art.tags
         }
 

@@ -7,6 +7,7 @@ observed, a policy whose namespace mapping Harbor would reject, and the base to 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from syncd.core.radius import Radius, blast_radius
 from syncd.core.topology import destination_scope, expected_on_destination, map_repositories
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Mapping
+    from collections.abc import Collection, Iterable, Mapping, Sequence
     from datetime import datetime
 
     from syncd.core.model import Catalog, Drift, Edge, Policy, TagKey, Topology
@@ -62,6 +63,10 @@ def store_key(key: DriftKey) -> tuple[str, str, str, str]:
     return (f"{name}#{owner}/{policy_id}", repository, tag, drift_class)
 
 
+CHUNK = 1000
+"""Destination repositories diffed at once: the per-tag maps of an edge never exist whole."""
+
+
 def assess_edge(
     edge: Edge,
     *,
@@ -74,7 +79,8 @@ def assess_edge(
     """Diff one edge (only the destination repositories ``only`` names, if given).
 
     With ``only``, ``base`` may hold just those repositories' entries. An end that could not
-    be observed makes the edge unobservable.
+    be observed makes the edge unobservable. Repositories are diffed `CHUNK` at a time in
+    name order, so the joined drift and radius keep their sorted order.
     """
     missing = [n for n, c in ((edge.source, source), (edge.destination, destination)) if c is None]
     if source is None or destination is None:
@@ -83,31 +89,69 @@ def assess_edge(
         mapped = map_repositories(source, policy)
     except MappingError as exc:
         return EdgeAssessment(edge, observable=False, problem=f"invalid namespace mapping: {exc}")
-    scope = mapped if only is None else {t: s for t, s in mapped.items() if t in only}
-    expected = expected_on_destination(source, policy, mapped=scope)
-    if only is not None and base:
-        base = {k: v for k, v in base.items() if k[0] in only}
-    in_scope = destination_scope(policy, mapped_repositories=mapped.keys(), base_keys=base or ())
-    dest_map = {k: v for k, v in destination.tag_map(only).items() if in_scope(k)}
-    drift = diff_edge(
-        edge=edge,
-        expected=expected,
-        destination=dest_map,
-        base=base,
-        in_scope=in_scope,
-        source_repo_of=mapped,
+    by_repo: dict[str, dict[TagKey, str]] = defaultdict(dict)
+    for key, digest in (base or {}).items():
+        by_repo[key[0]][key] = digest
+    universe = mapped.keys() | destination.repositories.keys() | by_repo.keys()
+    names = sorted(universe if only is None else universe & set(only))
+    ends = _Ends(policy, source, destination, mapped, None if base is None else by_repo)
+    parts = [ends.part(edge, names[i : i + CHUNK]) for i in range(0, len(names), CHUNK)]
+    drift = tuple(d for part in parts for d in part.drift)
+    writes = tuple(w for part in parts if part.radius for w in part.radius.writes)
+    identical = sum(part.radius.identical for part in parts if part.radius)
+    new_base = {k: v for part in parts for k, v in (part.new_base or {}).items()}
+    return EdgeAssessment(
+        edge,
+        drift,
+        new_base,
+        radius=Radius(edge, policy.override, writes, identical),
+        repositories=None if only is None else frozenset(only),
     )
-    radius = blast_radius(
-        edge=edge,
-        expected=expected,
-        destination=dest_map,
-        base=base,
-        override=policy.override,
-        source_repo_of=mapped,
-    )
-    new_base = converged_base(expected, dest_map, previous=base)
-    covered = None if only is None else frozenset(only)
-    return EdgeAssessment(edge, drift, new_base, radius=radius, repositories=covered)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ends:
+    """What every chunk of one edge's assessment shares."""
+
+    policy: Policy
+    source: Catalog
+    destination: Catalog
+    mapped: Mapping[str, str]
+    """Destination name -> source name of every selected source repository."""
+    base: Mapping[str, Mapping[TagKey, str]] | None
+    """The base by destination repository (None: the edge never converged)."""
+
+    def part(self, edge: Edge, names: Sequence[str]) -> EdgeAssessment:
+        """Assess the destination repositories ``names`` (sorted) of the edge."""
+        chunk = set(names)
+        mapped, policy = self.mapped, self.policy
+        scope = {t: mapped[t] for t in names if t in mapped}
+        expected = expected_on_destination(self.source, policy, mapped=scope)
+        base = None
+        if self.base is not None:
+            base = {k: v for name in names for k, v in self.base.get(name, {}).items()}
+        in_scope = destination_scope(
+            policy, mapped_repositories=mapped.keys(), base_keys=base or ()
+        )
+        dest_map = {k: v for k, v in self.destination.tag_map(chunk).items() if in_scope(k)}
+        drift = diff_edge(
+            edge=edge,
+            expected=expected,
+            destination=dest_map,
+            base=base,
+            in_scope=in_scope,
+            source_repo_of=mapped,
+        )
+        radius = blast_radius(
+            edge=edge,
+            expected=expected,
+            destination=dest_map,
+            base=base,
+            override=policy.override,
+            source_repo_of=mapped,
+        )
+        new_base = converged_base(expected, dest_map, previous=base)
+        return EdgeAssessment(edge, drift, new_base, radius=radius)
 
 
 def assess_edges(

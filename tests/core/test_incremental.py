@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from syncd.core import edges
 from syncd.core.edges import EdgeAssessment, assess_edge
 from syncd.core.incremental import (
     changed_repositories,
@@ -170,6 +172,17 @@ def test_merged_rounds_equal_one_full_assessment(policy, src0, dst0, src1, dst1)
     assert merged.drift == full.drift
     assert merged.repositories is None
     assert merged.new_base == full.new_base
+
+
+@settings(max_examples=200, deadline=None)
+@given(policies, _maps(SOURCE_REPOS), _maps(DEST_REPOS), st.one_of(st.none(), _maps(DEST_REPOS)))
+def test_chunked_assessment_equals_one_chunk(policy, src, dst, base):
+    """Diffing one destination repository at a time joins into the whole-edge assessment."""
+    ends = (catalog("a", src), catalog("b", dst))
+    whole = assess(policy, *ends, base)
+    with patch.object(edges, "CHUNK", 1):
+        chunked = assess(policy, *ends, base)
+    assert chunked == whole
 
 
 @pytest.mark.parametrize(

@@ -209,6 +209,10 @@ class HarborSession(PagedReads):
             with self._slots:
                 self._bump()
                 response = self._http.send(request)
+            # httpx binds the body stream to its response (a reference cycle), so every page
+            # would wait for the cyclic collector, or leak for a pass once frozen (observe
+            # freezes the growing catalog). The body is read and the stream closed already.
+            response.stream = _EMPTY_STREAM
             status_class = _status_class(response.status_code)
         except httpx.RequestError as exc:
             raise self._transport_error(exc, request) from None
@@ -277,6 +281,9 @@ class HarborSession(PagedReads):
             return decode(response.content)
         except HarborProtocolError as exc:
             raise self.protocol_error(response, str(exc)) from None
+
+
+_EMPTY_STREAM = httpx.ByteStream(b"")
 
 
 def _raw_path(request: httpx.Request) -> str:

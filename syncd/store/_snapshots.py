@@ -1,152 +1,36 @@
-"""State tables about *what was there*: per-edge base snapshots, catalog cache, drift first-seen.
+"""State tables about *what was there*: the catalog cache and drift first-seen (bases: ``_bases``).
 
-Large by nature (a base or catalog can hold 200k tags), so writes use ``executemany`` inside one
-transaction, catalogs are stored as one compact JSON blob per repository, and a pass writes
-only what changed against the value the store remembers (``_memo``, checked by generation).
+Large by nature (a catalog can hold 200k tags), so writes use ``executemany`` inside one
+transaction, catalogs are stored as one compact JSON blob per repository (decoded only when a
+pass uses it), and a pass writes only what changed against the value the store remembers
+(``_memo``, checked by generation).
 """
 
 from __future__ import annotations
 
 import gc
 import json
-import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from syncd.core.model import Catalog, Repository
 from syncd.store import _codec as c
-from syncd.store._db import Database
-from syncd.store._memo import base_changes, catalog_changes, new_generation
+from syncd.store._bases import BaseTables, generation_of
+from syncd.store._memo import catalog_changes, new_generation
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Collection, Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
     from datetime import datetime
 
-    from syncd.core.incremental import EdgeStamp
 
 __all__ = ["SnapshotTables"]
 
 _EMPTY: frozenset[str] = frozenset()
-_intern = sys.intern
 
 
-class SnapshotTables(Database):
-    """Bases, the catalog cache and drift first-seen times."""
-
-    # ------------------------------------------------------------------ bases
-
-    def load_base(
-        self, edge_name: str, only: Collection[str] | None = None
-    ) -> Mapping[tuple[str, str], str] | None:
-        """Return the edge's last converged ``(repository, tag) -> digest``, or None if never.
-
-        With ``only``, just the entries of those repositories (read through the key's index).
-        """
-        with self._tx(write=False) as conn:
-            generation = _generation(conn, "base_edge", "edge", edge_name)
-            if generation is None:
-                return None
-            if only is not None:
-                return _base_slice(conn, edge_name, only)
-            kept = self._memo.base(edge_name, generation)
-            if kept is not None:
-                return kept
-            rows = conn.execute(
-                "SELECT repository, tag, digest FROM base WHERE edge = ?", (edge_name,)
-            )
-            # Interned: names and digests are shared with the catalog's (decoded interned too)
-            # instead of one copy per row (a digest string alone is ~120 bytes).
-            mapping = {(_intern(repo), _intern(tag)): _intern(digest) for repo, tag, digest in rows}
-        self._memo.keep_base(mapping, generation, edge=edge_name)
-        return mapping
-
-    def save_base(
-        self,
-        edge_name: str,
-        mapping: Mapping[tuple[str, str], str],
-        *,
-        at: datetime,
-        only: Collection[str] | None = None,
-        stamp: EdgeStamp | None = None,
-    ) -> None:
-        """Replace the edge's base (with ``only``: those repositories' entries) at ``at``.
-
-        A whole base writes only the entries that differ from the base this store remembers,
-        when the database still holds it (its generation); otherwise every entry. ``stamp``
-        is kept with the generations the two catalogs hold in this same transaction.
-        """
-        generation = new_generation()
-        with self._tx() as conn:
-            held = self._memo.base(edge_name, _generation(conn, "base_edge", "edge", edge_name))
-            if only is not None:
-                _delete_base_repos(conn, edge_name, only)
-                changed: Mapping[tuple[str, str], str] = mapping
-            elif held is None:
-                conn.execute("DELETE FROM base WHERE edge = ?", (edge_name,))
-                changed = mapping
-            else:
-                changed, removed = base_changes(held, mapping)
-                _delete_base_keys(conn, edge_name, removed)
-            conn.executemany(
-                "INSERT OR REPLACE INTO base (edge, repository, tag, digest) VALUES (?, ?, ?, ?)",
-                ((edge_name, repo, tag, digest) for (repo, tag), digest in changed.items()),
-            )
-            text = None if stamp is None else c.stamp_text(stamp, _ends(conn, stamp))
-            conn.execute(
-                "INSERT OR REPLACE INTO base_edge (edge, converged_at, generation, stamp)"
-                " VALUES (?, ?, ?, ?)",
-                (edge_name, c.ts(at), generation, text),
-            )
-        self._memo.keep_base(
-            None if only is not None else dict(mapping), generation, edge=edge_name
-        )
-
-    def edge_stamp(self, edge_name: str) -> EdgeStamp | None:
-        """Return the stamp saved with the edge's base while both its catalogs still hold it."""
-        with self._tx(write=False) as conn:
-            row = conn.execute(
-                "SELECT stamp FROM base_edge WHERE edge = ?", (edge_name,)
-            ).fetchone()
-            if row is None or not row[0]:
-                return None
-            ends = c.stamp_ends(row[0])
-            return c.stamp_of(row[0], [_generation(conn, "catalog", "instance", e) for e in ends])
-
-    def update_base(
-        self,
-        edge_name: str,
-        *,
-        set_: Mapping[tuple[str, str], str],
-        remove: Iterable[tuple[str, str]],
-    ) -> bool:
-        """Amend an existing base after a targeted verify; return False (no change) if none.
-
-        A partial base is never invented for an edge that has not converged, and the convergence
-        time stays put: only a full `save_base` moves it.
-        """
-        with self._tx() as conn:
-            if _generation(conn, "base_edge", "edge", edge_name) is None:
-                return False
-            _delete_base_keys(conn, edge_name, remove)
-            conn.executemany(
-                "INSERT OR REPLACE INTO base (edge, repository, tag, digest) VALUES (?, ?, ?, ?)",
-                ((edge_name, repo, tag, digest) for (repo, tag), digest in set_.items()),
-            )
-            conn.execute(
-                "UPDATE base_edge SET generation = ?, stamp = NULL WHERE edge = ?",
-                (new_generation(), edge_name),
-            )
-        self._memo.keep_base(None, 0, edge=edge_name)
-        return True
-
-    def last_converged(self, edge_name: str) -> datetime | None:
-        """Return when the edge's base was last saved in full, or None."""
-        with self._tx(write=False) as conn:
-            row = conn.execute(
-                "SELECT converged_at FROM base_edge WHERE edge = ?", (edge_name,)
-            ).fetchone()
-        return None if row is None else c.dt(row[0])
+class SnapshotTables(BaseTables):
+    """The catalog cache and drift first-seen times (and the bases, from ``BaseTables``)."""
 
     # ------------------------------------------------------------------ catalog cache
 
@@ -189,7 +73,9 @@ class SnapshotTables(Database):
         """
         instance, generation = catalog.instance, new_generation()
         with self._tx() as conn:
-            held = self._memo.catalog(instance, _generation(conn, "catalog", "instance", instance))
+            held = self._memo.catalog(
+                instance, generation_of(conn, "catalog", "instance", instance)
+            )
             if held is None:
                 conn.execute("DELETE FROM catalog_repo WHERE instance = ?", (instance,))
                 changed, removed = list(catalog.repositories.values()), list[str]()
@@ -258,47 +144,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _generation(conn: sqlite3.Connection, table: str, column: str, key: str) -> int | None:
-    # ``table`` and ``column`` are literals of this module, never input.
-    row = conn.execute(f"SELECT generation FROM {table} WHERE {column} = ?", (key,)).fetchone()  # noqa: S608
-    return None if row is None else int(row[0])
-
-
-def _ends(conn: sqlite3.Connection, stamp: EdgeStamp) -> list[int | None]:
-    return [
-        _generation(conn, "catalog", "instance", name) for name in (stamp.source, stamp.destination)
-    ]
-
-
-def _base_slice(
-    conn: sqlite3.Connection, edge_name: str, repositories: Collection[str]
-) -> dict[tuple[str, str], str]:
-    query = "SELECT repository, tag, digest FROM base WHERE edge = ? AND repository = ?"
-    return {
-        (_intern(repo), _intern(tag)): _intern(digest)
-        for name in repositories
-        for repo, tag, digest in conn.execute(query, (edge_name, name))
-    }
-
-
-def _delete_base_repos(
-    conn: sqlite3.Connection, edge_name: str, repositories: Collection[str]
-) -> None:
-    conn.executemany(
-        "DELETE FROM base WHERE edge = ? AND repository = ?",
-        ((edge_name, name) for name in repositories),
-    )
-
-
-def _delete_base_keys(
-    conn: sqlite3.Connection, edge_name: str, keys: Iterable[tuple[str, str]]
-) -> None:
-    conn.executemany(
-        "DELETE FROM base WHERE edge = ? AND repository = ? AND tag = ?",
-        ((edge_name, repo, tag) for repo, tag in keys),
-    )
 
 
 def _write_head(conn: sqlite3.Connection, catalog: Catalog, generation: int) -> None:

@@ -1,8 +1,8 @@
-"""PostgreSQL tables about *what was there*: bases, the catalog cache, drift first-seen times.
+"""PostgreSQL tables about *what was there*: the catalog cache, drift first-seen times.
 
-The same rows and encodings as the SQLite ``_snapshots``. Bulk rows (a base or a catalog of
-200k tags) go in with COPY; a base row set carries the epoch checked in its transaction. A
-write sends only what changed against the value the store remembers (``_memo``, by generation).
+The same rows and encodings as the SQLite ``_snapshots`` (bases: ``_pg_bases``). A whole
+catalog of 200k tags goes in with COPY; otherwise a write sends only what changed against the
+value the store remembers (``_memo``, by generation).
 """
 
 from __future__ import annotations

@@ -87,11 +87,13 @@ class CallCounter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.calls: Counter[tuple[str, str]] = Counter()
+        self.received_bytes = 0
 
     def __call__(self, record: RequestRecord) -> None:
-        """Count one finished request attempt."""
+        """Count one finished request attempt and the bytes of its response body."""
         with self._lock:
             self.calls[record.instance, f"{record.method} {record.kind}"] += 1
+            self.received_bytes += record.received_bytes
 
     def by_instance(self) -> dict[str, dict[str, int]]:
         """``{instance: {"GET /kind": calls}}``."""
@@ -167,6 +169,7 @@ def _restarter(
 
     def restart() -> None:
         calls.calls.clear()
+        calls.received_bytes = 0
         threads.started, threads.most_alive = 0, threading.active_count()
         gc_timer.seconds = 0.0
         gc_timer.collections.clear()
@@ -200,6 +203,7 @@ def measure(config: Path, *, profile: bool, daemon: bool = False) -> dict[str, A
     peak = max(_peak_rss(), *phases.peaks.values(), 0)
     return outcome | {
         "calls": calls.by_instance(),
+        "received_bytes": calls.received_bytes,
         "cpu_seconds": outcome.pop("pass_cpu_seconds", cpu),
         "wall_seconds": outcome.pop("pass_wall_seconds", wall),
         "gc_seconds": gc_timer.seconds,

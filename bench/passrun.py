@@ -48,6 +48,8 @@ class RealPass:
     drift: int
     actions: int
     sim_cpu_seconds: float
+    received_bytes: int = 0
+    """Response bodies received from Harbor (as sent on the wire), all instances."""
     profile: Mapping[str, Any] | None = field(default=None)
     phase_peaks: Mapping[str, int] = field(default_factory=dict)
     """Peak RSS bytes per phase (``bench.phases``), in the order the phases began."""
@@ -105,6 +107,7 @@ def run_real_pass(
         drift=raw["drift"],
         actions=raw["actions"],
         sim_cpu_seconds=sim_cpu,
+        received_bytes=raw.get("received_bytes", 0),
         profile=raw["profile"],
         phase_peaks=raw.get("phase_peak_rss_bytes", {}),
     )

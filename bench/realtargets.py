@@ -190,8 +190,8 @@ def print_targets(rows: Sequence[Target]) -> None:
 def print_passes(passes: Sequence[RealPass], sizes: Sizes) -> None:
     """Print one row per pass (a Markdown pipe table)."""
     header = (
-        "pass", "api calls", "listing", "fixed", "cpu s", "gc s", "wall s", "peak RSS MB",
-        "threads started", "most alive", "drift", "actions", "sim cpu s",
+        "pass", "api calls", "listing", "fixed", "MB received", "cpu s", "gc s", "wall s",
+        "peak RSS MB", "threads started", "most alive", "drift", "actions", "sim cpu s",
     )  # fmt: skip
     rows = [
         (
@@ -199,6 +199,7 @@ def print_passes(passes: Sequence[RealPass], sizes: Sizes) -> None:
             str(p.api_calls),
             str(sum(p.listing_calls(i) for i in sizes.instances)),
             str(_fixed_total(p, sizes)),
+            f"{p.received_bytes / MB:.1f}",
             f"{p.cpu_seconds:.2f}",
             f"{p.gc_seconds:.2f}",
             f"{p.wall_seconds:.2f}",

@@ -68,6 +68,8 @@ class RequestRecord:
     status_class: str
     """``2xx`` | ``3xx`` | ``4xx`` | ``5xx`` | ``error`` (no response)."""
     seconds: float
+    received_bytes: int = 0
+    """Size of the response body as received (before decompression; 0 without a response)."""
 
 
 class _NeverStoreJar(http.cookiejar.CookieJar):
@@ -204,7 +206,7 @@ class HarborSession(PagedReads):
         # A fresh id per attempt, so each retry can be found in Harbor's core log on its own.
         request.headers["X-Request-Id"] = uuid.uuid4().hex
         started = time.monotonic()
-        status_class = "error"
+        status_class, received = "error", 0
         try:
             with self._slots:
                 self._bump()
@@ -213,11 +215,23 @@ class HarborSession(PagedReads):
             # would wait for the cyclic collector, or leak for a pass once frozen (observe
             # freezes the growing catalog). The body is read and the stream closed already.
             response.stream = _EMPTY_STREAM
-            status_class = _status_class(response.status_code)
+            status_class, received = (
+                _status_class(response.status_code),
+                response.num_bytes_downloaded,
+            )
         except httpx.RequestError as exc:
             raise self._transport_error(exc, request) from None
         finally:
-            self._record(request.method, kind, status_class, time.monotonic() - started)
+            self._record(
+                RequestRecord(
+                    self.name,
+                    request.method,
+                    kind,
+                    status_class,
+                    time.monotonic() - started,
+                    received,
+                )
+            )
         if response.is_success or response.status_code in allow:
             return response
         raise self._error(response)
@@ -239,9 +253,9 @@ class HarborSession(PagedReads):
         with self._count_lock:
             self._count += 1
 
-    def _record(self, method: str, kind: str, status_class: str, seconds: float) -> None:
+    def _record(self, record: RequestRecord) -> None:
         if self._on_request is not None:
-            self._on_request(RequestRecord(self.name, method, kind, status_class, seconds))
+            self._on_request(record)
 
     def _error(self, response: httpx.Response) -> HarborError:
         status = response.status_code

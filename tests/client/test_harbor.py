@@ -493,6 +493,8 @@ def test_request_records_for_metrics(client, router, records):
         ("a", "GET", "/replication/executions/{id}", "4xx"),
     ]
     assert all(r.seconds >= 0 for r in records)
+    body = httpx.Response(404, json={"errors": []}).content  # as respx encodes it
+    assert [r.received_bytes for r in records] == [0, len(body)]
 
 
 def test_map_concurrent_preserves_order(client):

@@ -10,7 +10,8 @@ pushed to half the chosen repositories, an existing tag moved onto new content i
 half, alternating instances; the dual-master policies copy each change to the peer before the
 pass), and with ``--profile`` one more unchanged warm pass, profiled, for where the CPU goes.
 A cold and a warm pass at a tenth of the size show whether threads per pass grow with the
-catalog. Prints figures and issue 14's targets as measured / limit / PASS|MISS; exits 0 whatever
+catalog; then cold, warm and 1%-changed passes at 1M tags per instance (``--no-1m`` skips them;
+``--quick``, ``--repos`` and ``--scale 1m`` do not run them separately). Prints figures and issue 14's targets as measured / limit / PASS|MISS; exits 0 whatever
 the figures (a crash is still an error).
 """
 
@@ -33,6 +34,7 @@ from bench.realtargets import (
     print_phases,
     print_profile,
     print_targets,
+    scale_target,
     targets,
 )
 from bench.report import MB
@@ -66,6 +68,8 @@ class Config:
     seed: int
     profile: bool
     thread_probe: bool
+    million: bool
+    """Also measure cold, warm and 1%-changed passes at 1M tags per instance."""
 
     @property
     def projects(self) -> int:
@@ -114,6 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-thread-probe", action="store_true", help="skip the passes at a tenth of the size"
     )
+    parser.add_argument(
+        "--no-1m", action="store_true", help="skip the passes at 1M tags per instance"
+    )
     return parser
 
 
@@ -130,6 +137,7 @@ def _config(argv: Sequence[str] | None) -> Config:
         seed=args.seed,
         profile=args.profile,
         thread_probe=not args.no_thread_probe,
+        million=not (args.no_1m or args.quick or args.repos or args.scale == "1m"),
     )
 
 
@@ -188,7 +196,7 @@ def _setup(sim: SimProcess, cfg: Config) -> None:
         sim.admin(name, "latency", seconds=cfg.latency)
 
 
-def measure_size(cfg: Config, *, changes: bool) -> SizeRun:
+def measure_size(cfg: Config, *, changes: bool, daemon: bool = True) -> SizeRun:
     """Cold, warm and (with ``changes``) warm-after-changes passes at one catalog size."""
     with (
         tempfile.TemporaryDirectory(prefix="syncd-realpass-") as tmp,
@@ -205,10 +213,10 @@ def measure_size(cfg: Config, *, changes: bool) -> SizeRun:
         if changes:
             label = f"warm, {cfg.changed_percent:g}% changed"
             passes.append(run_real_pass(config, name=label, sim=sim))
-        daemon = None
-        if changes:
+        second = None
+        if changes and daemon:
             label = "daemon: 2nd pass, 1 process"
-            daemon = run_real_pass(config, name=label, sim=sim, daemon=True)
+            second = run_real_pass(config, name=label, sim=sim, daemon=True)
         profiled = None
         if cfg.profile and changes:
             label = "warm, nothing changed, profiled"
@@ -217,7 +225,7 @@ def measure_size(cfg: Config, *, changes: bool) -> SizeRun:
             sizes=cfg.sizes,
             passes=tuple(passes),
             profiled=profiled,
-            daemon=daemon,
+            daemon=second,
             changed=changed,
             sim_peak_rss_bytes=sim.peak_rss_bytes(),
             sim_cpu_seconds=sim.cpu_seconds() - cpu0,
@@ -268,8 +276,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nThread probe at {probe.sizes.tags:,} tags per instance (cold, warm):")
         print_passes(probe.passes, probe.sizes)
         threads[probe.sizes.tags] = _threads(probe)
+    scale = None
+    if cfg.million:
+        big = replace(cfg, repos=SCALES["1m"], profile=False)
+        scale = measure_size(big, changes=True, daemon=False)
+        _print_run(scale)
     print(f"\nTargets (issue 14) at {main_run.sizes.tags:,} tags per instance, 2 instances:")
-    print_targets(targets(main_run.passes, sizes=main_run.sizes, threads=threads))
+    rows = targets(main_run.passes, sizes=main_run.sizes, threads=threads)
+    if scale is not None:
+        rows[-1] = scale_target(scale.passes, scale.sizes)
+    print_targets(rows)
     return 0
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic_core import SchemaValidator, core_schema
 
@@ -89,8 +89,9 @@ def _digests(key: str) -> Any:
 
 
 def _note(value: str, info: ValidationInfo) -> str:
-    repositories = cast("list[str]", info.context)  # see project_artifacts
-    repositories.append(value)  # in row order: rows are validated in order, fields too
+    # The row's repository (the context is project_artifacts' list), in row order: rows are
+    # validated in order, and so are the fields of a row.
+    info.context.append(value)  # type: ignore[union-attr]
     return value
 
 

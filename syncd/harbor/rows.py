@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic_core import SchemaValidator, core_schema
 
@@ -28,6 +28,8 @@ from syncd.core.model import Artifact
 from syncd.harbor.models import OCI_MANIFEST
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pydantic_core.core_schema import ValidationInfo
 
 __all__ = ["SETS_MAX", "artifacts", "project_artifacts", "when"]
@@ -81,7 +83,7 @@ def _shared(items: list[dict[str, str]] | None) -> frozenset[str]:
     return _SETS.setdefault(names, names)
 
 
-def _digests(key: str) -> Any:
+def _digests(key: str) -> Callable[[list[dict[str, str]] | None], tuple[str, ...]]:
     def digests(items: list[dict[str, str]] | None) -> tuple[str, ...]:
         return tuple([_intern(item[key]) for item in items]) if items else ()
 
@@ -124,7 +126,9 @@ def _string(default: str) -> core_schema.WithDefaultSchema:
     return core_schema.with_default_schema(interned, default=default)
 
 
-def _objects(key: str, convert: Any) -> core_schema.WithDefaultSchema:
+def _objects(
+    key: str, convert: Callable[[list[dict[str, str]] | None], object]
+) -> core_schema.WithDefaultSchema:
     """Read a nullable array of objects with a non-empty string ``key``, mapped by ``convert``."""
     row = core_schema.typed_dict_schema(
         {key: core_schema.typed_dict_field(_NAME)}, extra_behavior="ignore"

@@ -4,17 +4,15 @@ Pure functions from raw JSON bytes. A whole body (a page) is validated at once a
 ``syncd.harbor.models`` through a ``TypeAdapter``, straight from the bytes (no ``json.loads`` of
 the many fields syncd never reads); a mismatch raises ``HarborProtocolError`` naming the field
 path (``artifacts[3].tags[0].name: Field required``). Each wire model then maps onto the core's
-frozen values here. This mapping is the only per-row Python on the cold pass's hot path
-(every artifact of every repository), so it stays a single flat function per row.
+frozen values here, except on the cold pass's hot path: artifact pages (every artifact of every
+repository) are built into core values by ``rows`` in one step, with the same checks.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -29,9 +27,11 @@ from syncd.core.model import (
 )
 from syncd.errors import HarborProtocolError
 from syncd.harbor import models as wire
+from syncd.harbor import rows
+from syncd.harbor.rows import when
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from pydantic_core import ErrorDetails
 
@@ -53,8 +53,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_ARTIFACTS = TypeAdapter(list[wire.Artifact])
-_PROJECT_ARTIFACTS = TypeAdapter(list[wire.ProjectArtifact])
 _REPOSITORIES = TypeAdapter(list[wire.Repository])
 _REPOSITORY = TypeAdapter(wire.Repository)
 _PROJECTS = TypeAdapter(list[wire.Project])
@@ -67,20 +65,23 @@ _TASKS = TypeAdapter(list[wire.ReplicationTask])
 _SYSTEMINFO = TypeAdapter(wire.GeneralInfo)
 _HEALTH = TypeAdapter(wire.OverallHealthStatus)
 
-_EMPTY_SET: frozenset[str] = frozenset()
-_intern = sys.intern
 _MESSAGES = {  # pydantic's words for JSON's
     "json_invalid": "response body is not valid JSON",
     "list_type": "expected a JSON array",
     "dataclass_type": "expected a JSON object",
     "dataclass_args_type": "expected a JSON object",
+    "dict_type": "expected a JSON object",  # a tag, label or reference (``rows``)
 }
 
 
 def _load(adapter: TypeAdapter[T], body: bytes | str, *, what: str) -> T:
     """Validate a raw JSON ``body``; a mismatch is a ``HarborProtocolError`` naming the path."""
+    return _checked(adapter.validate_json, body, what=what)
+
+
+def _checked(validate: Callable[[bytes | str], T], body: bytes | str, *, what: str) -> T:
     try:
-        return adapter.validate_json(body)
+        return validate(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -95,46 +96,17 @@ def _describe(error: ErrorDetails, what: str) -> str:
     return f"{path}: {message}"
 
 
-def when(value: datetime | Literal[""] | None) -> datetime | None:
-    """Return a wire time as an aware UTC datetime (naive is UTC); unset or Go's zero is None."""
-    if not value or value.year == 1:  # Go's zero time.Time: Harbor's "never" (pull_time, ...)
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    try:  # one shared tzinfo, instead of one offset object per parsed timestamp
-        return value.astimezone(UTC)
-    except OverflowError:  # an offset pushing it past year 9999: the same instant as written
-        return value
-
-
 # --------------------------------------------------------------------------- catalog
-
-
-def _artifact(a: wire.Artifact) -> Artifact:
-    # A catalog holds ~10^5 artifacts: intern the few distinct type, tag and label strings and
-    # share the empty containers instead of keeping a copy per artifact (the bench's RSS budget).
-    tags, labels, refs, accessories = a.tags, a.labels, a.references, a.accessories
-    return Artifact(
-        digest=a.digest,
-        tags=frozenset([_intern(t.name) for t in tags]) if tags else _EMPTY_SET,
-        push_time=when(a.push_time),
-        type=_intern(a.type),
-        media_type=_intern(a.manifest_media_type),
-        references=tuple([r.child_digest for r in refs]) if refs else (),
-        accessories=tuple([x.digest for x in accessories]) if accessories else (),
-        labels=frozenset([_intern(x.name) for x in labels]) if labels else _EMPTY_SET,
-    )
 
 
 def decode_artifacts(body: bytes | str) -> list[Artifact]:
     """One page of a repository's artifact listing (with tags, labels and accessories)."""
-    return [_artifact(a) for a in _load(_ARTIFACTS, body, what="artifacts")]
+    return _checked(rows.artifacts, body, what="artifacts")
 
 
 def decode_project_artifacts(body: bytes | str) -> list[tuple[str, Artifact]]:
     """One page of a project-wide artifact listing, each with its full repository name."""
-    rows = _load(_PROJECT_ARTIFACTS, body, what="artifacts")
-    return [(a.repository_name, _artifact(a)) for a in rows]
+    return _checked(rows.project_artifacts, body, what="artifacts")
 
 
 def _repository(r: wire.Repository) -> Repository:

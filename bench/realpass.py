@@ -10,9 +10,10 @@ pushed to half the chosen repositories, an existing tag moved onto new content i
 half, alternating instances; the dual-master policies copy each change to the peer before the
 pass), and with ``--profile`` one more unchanged warm pass, profiled, for where the CPU goes.
 A cold and a warm pass at a tenth of the size show whether threads per pass grow with the
-catalog; then cold, warm and 1%-changed passes at 1M tags per instance (``--no-1m`` skips them;
-``--quick``, ``--repos`` and ``--scale 1m`` do not run them separately). Prints figures and issue 14's targets as measured / limit / PASS|MISS; exits 0 whatever
-the figures (a crash is still an error).
+catalog; then cold, warm and 1%-changed passes at 1M tags per instance (``--no-1m`` skips
+them; ``--quick``, ``--repos`` and ``--scale 1m`` do not run them separately). Prints figures
+and issue 14's targets as measured / limit / PASS|MISS; exits 0 whatever the figures (a crash
+is still an error).
 """
 
 from __future__ import annotations

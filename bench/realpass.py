@@ -45,7 +45,7 @@ from syncd.settings import InstanceSettings
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["main"]
+__all__ = ["Config", "SizeRun", "base_config", "main", "measure_size"]
 
 INSTANCES = ("a", "b")
 SIM_USER, SIM_PASSWORD = "admin", "Harbor12345"  # the simulator's built-in admin
@@ -123,6 +123,11 @@ def _parser() -> argparse.ArgumentParser:
         "--no-1m", action="store_true", help="skip the passes at 1M tags per instance"
     )
     return parser
+
+
+def base_config() -> Config:
+    """Return the default configuration (200k tags per instance), for other benchmarks."""
+    return _config([])
 
 
 def _config(argv: Sequence[str] | None) -> Config:

@@ -61,15 +61,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Measure every size and share; print the table; returns 0."""
     parser = argparse.ArgumentParser(prog="python -m bench.growth", description=__doc__)
     parser.add_argument("--latency", type=float, default=0.02, help="seconds per request")
+    parser.add_argument("--repos", type=int, nargs="+", default=SIZES, help="sizes (repos)")
+    parser.add_argument("--shares", type=float, nargs="+", default=SHARES, help="percent changed")
     args = parser.parse_args(argv)
     cfg = replace(base_config(), latency=args.latency, million=False, thread_probe=False)
     rows = []
-    for repos in SIZES:
+    for repos in args.repos:
         sized = replace(cfg, repos=repos, repos_per_project=min(100, repos))
         rows.append(_row(measure_size(sized, changes=True, daemon=False), 1.0))
         print(f"measured {repos} repositories per instance", flush=True)
-    for percent in SHARES:
-        shared = replace(cfg, repos=SIZES[-1], changed_percent=percent)
+    largest = max(args.repos)
+    for percent in args.shares:
+        shared = replace(cfg, repos=largest, repos_per_project=min(100, largest))
+        shared = replace(shared, changed_percent=percent)
         rows.append(_row(measure_size(shared, changes=True, daemon=False), percent))
         print(f"measured {percent:g}% changed", flush=True)
     print()

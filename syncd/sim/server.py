@@ -176,6 +176,8 @@ class SimHandler(BaseHTTPRequestHandler):
     def _write(self, resp: Response) -> None:
         if resp.text is not None:
             payload, ctype = resp.text.encode(), "text/plain; charset=utf-8"
+        elif resp.json_text is not None:
+            payload, ctype = resp.json_text.encode(), "application/json"
         elif resp.body is not None:
             payload, ctype = json.dumps(resp.body).encode(), "application/json"
         else:

@@ -164,7 +164,7 @@ def _change(sim: SimProcess, cfg: Config) -> int:
         tag = "bench-warm" if i % 4 < 2 else "v0"  # a new tag, or an existing tag moved
         sim.admin(where, "push", repository=repo, tag=tag, content=f"{repo}:{tag}:changed")
     deadline = time.monotonic() + REPLICATION_TIMEOUT
-    while sim.catalog(INSTANCES[0]) != sim.catalog(INSTANCES[1]):
+    while sim.catalog_digest(INSTANCES[0]) != sim.catalog_digest(INSTANCES[1]):
         if time.monotonic() > deadline:
             raise RuntimeError("the dual-master policies did not copy the changes in time")
         time.sleep(0.5)

@@ -122,6 +122,13 @@ class SimProcess:
         response.raise_for_status()
         return {(repo, tag): digest for repo, tag, digest in response.json()}
 
+    def catalog_digest(self, instance: str) -> tuple[int, str]:
+        """Return ``(tags, sha256)`` of the simulator's catalog (``/_sim/catalog-digest``)."""
+        response = self._http.get(f"{self.urls[instance]}/_sim/catalog-digest")
+        response.raise_for_status()
+        body = response.json()
+        return int(body["tags"]), str(body["sha256"])
+
     def peak_rss_bytes(self) -> int:
         """Return the simulator's resident-set high-water mark (VmHWM), else its current RSS."""
         status = Path(f"/proc/{self.pid}/status")

@@ -43,6 +43,23 @@ def test_admin_controls_over_http() -> None:
         assert [m for m, _, _ in sim.admin_log] == ["POST", "POST", "POST", "GET", "POST", "POST"]
 
 
+def test_catalog_digest_tells_equal_catalogs() -> None:
+    """/_sim/catalog-digest: equal for identical catalogs, different after one push."""
+    with SimInstance("x") as x, SimInstance("y") as y:
+        for inst in (x, y):
+            inst.generate(projects=2, repos_per_project=3, tags_per_repo=2, seed=5)
+
+        def digest(inst: SimInstance) -> dict[str, object]:
+            body: dict[str, object] = httpx.get(inst.url + "/_sim/catalog-digest").json()
+            return body
+
+        assert digest(x) == digest(y)
+        assert digest(x)["tags"] == 12
+        y.push("gen5-p0000/repo-00000", "v0", content="moved")
+        assert digest(x) != digest(y)
+        assert digest(x)["tags"] == digest(y)["tags"]
+
+
 def test_sibling_brings_refusing_instance_back() -> None:
     """A refusing instance is revived through a sibling's /_sim/instances/{name}/down."""
     with SimInstance("x") as x, SimInstance("y") as y:

@@ -183,6 +183,7 @@ def _setup(sim: SimProcess, cfg: Config) -> None:
             repos_per_project=cfg.repos_per_project,
             tags_per_repo=cfg.tags_per_repo,
             seed=cfg.seed,  # the same seed: identical catalogs
+            freeze=True,  # the catalog is long-lived: out of the simulator's cyclic collector
         )
         print(f"sim {name}: generated {made:,} tags in {time.perf_counter() - start:.1f} s")
         sim.admin(name, "latency", seconds=cfg.latency)

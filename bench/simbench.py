@@ -37,7 +37,7 @@ SEED = 1
 
 def _artifact_page(projects: int) -> Callable[[httpx.Client, int], httpx.Response]:
     def get(client: httpx.Client, n: int) -> httpx.Response:
-        project = f"gen{SEED}-p{n * 7 % projects:04d}"  # spread over projects, as a pass does
+        project = f"gen{SEED}-p{n // 20 % projects:04d}"  # every page of a project, as a pass
         params = {**FLAGS, "page": str(n % 20 + 1)}
         return client.get(f"/projects/{project}/artifacts", params=params)
 
@@ -98,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             repos_per_project=PER_PROJECT,
             tags_per_repo=20,
             seed=SEED,
+            freeze=True,  # the catalog is long-lived: out of the cyclic collector's sight
         )
         print(
             f"simulator: generated {made:,} tags in {time.perf_counter() - start:.1f} s, "

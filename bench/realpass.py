@@ -51,6 +51,8 @@ SCALES = {"200k": 10_000, "1m": 50_000}
 """Repositories per instance for ``--scale`` (20 tags each)."""
 QUICK_REPOS = 500
 REPLICATION_TIMEOUT = 300.0
+SPLIT_SIM = False
+"""One simulator process per instance (``SimProcess(split=True)``) instead of one for both."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +195,7 @@ def measure_size(cfg: Config, *, changes: bool) -> SizeRun:
     """Cold, warm and (with ``changes``) warm-after-changes passes at one catalog size."""
     with (
         tempfile.TemporaryDirectory(prefix="syncd-realpass-") as tmp,
-        SimProcess(instances=INSTANCES, cwd=ROOT, extra_args=("--dual-master", "a,b")) as sim,
+        SimProcess(instances=INSTANCES, cwd=ROOT, dual_master=INSTANCES, split=SPLIT_SIM) as sim,
     ):
         _setup(sim, cfg)
         config = _write_config(sim, cfg, Path(tmp))

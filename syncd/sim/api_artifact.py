@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from syncd.sim.access import project_access
-from syncd.sim.api_catalog import ARTIFACT_KEYS, TAG_KEYS, find_repo, listing
+from syncd.sim.api_catalog import ARTIFACT_KEYS, TAG_KEYS, find_repo, listing, text_listing
 from syncd.sim.auth import require_login
 from syncd.sim.catalog import SimError
+from syncd.sim.index import accessories_by_subject
 from syncd.sim.query import q_clauses
+from syncd.sim.render import Flags, rows_text
 from syncd.sim.serialize import artifact_json, tag_json
 from syncd.sim.validate import PAGED, Body, Params
 from syncd.sim.web import Request, Response, Router
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
     from syncd.sim.state import SimArtifact, SimRepo, SimState
 
-__all__ = ["router"]
+__all__ = ["FLAGS", "flags_of", "router"]
 
 router = Router()
 
@@ -34,12 +36,13 @@ LABELS_ONLY_AND = (
 )
 
 
-def _flags(req: Request) -> dict[str, bool]:
-    return {
-        "with_tag": req.flag("with_tag", default=True),
-        "with_label": req.flag("with_label", default=False),
-        "with_accessory": req.flag("with_accessory", default=False),
-    }
+def flags_of(req: Request) -> Flags:
+    """Read the ``with_*`` flags of an artifact request, with Harbor's defaults."""
+    return Flags(
+        with_tag=req.flag("with_tag", default=True),
+        with_label=req.flag("with_label", default=False),
+        with_accessory=req.flag("with_accessory", default=False),
+    )
 
 
 def _tags_filter(want: str) -> Callable[[SimArtifact], bool]:
@@ -88,19 +91,15 @@ def list_artifacts(req: Request) -> Response:
         name = f"{req.params['project']}/{unquote(req.params['repo'])}"
         repo = state.repos.get(name) if project is not None else None
         items = _special(req, repo) if repo is not None else []
-        flags = _flags(req)
-        return listing(
-            req,
-            items,
-            ARTIFACT_KEYS,
-            lambda a: artifact_json(_owner(repo), a, state, flags=flags),
-            default_sort="-push_time,-id",
-        )
+        flags = flags_of(req)
 
+        def render(page: list[SimArtifact]) -> str:
+            if repo is None:
+                return "[]"
+            found = accessories_by_subject(repo)
+            return rows_text([(repo, a) for a in page], state, flags=flags, accessories=found)
 
-def _owner(repo: SimRepo | None) -> SimRepo:
-    assert repo is not None
-    return repo
+        return text_listing(req, items, ARTIFACT_KEYS, render, default_sort="-push_time,-id")
 
 
 @router.route("GET", "/projects/{project}/repositories/{repo}/artifacts/{ref}", params=FLAGS)
@@ -110,7 +109,7 @@ def get_artifact(req: Request) -> Response:
     with state.lock:
         repo = find_repo(req)
         art = req.inst.catalog.resolve(repo.name, req.params["ref"])
-        return Response(200, artifact_json(repo, art, state, flags=_flags(req)))
+        return Response(200, artifact_json(repo, art, state, flags=flags_of(req).as_dict()))
 
 
 @router.route("DELETE", "/projects/{project}/repositories/{repo}/artifacts/{ref}")

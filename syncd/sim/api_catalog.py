@@ -13,6 +13,7 @@ from syncd.sim.access import existing_project, resource_name, visible
 from syncd.sim.auth import require_login
 from syncd.sim.catalog import SimError
 from syncd.sim.faults import COMPONENTS
+from syncd.sim.index import project_artifacts, repos_of
 from syncd.sim.query import Getters, Page, apply_query, link_header, paginate
 from syncd.sim.serialize import config_media_type, fmt_time, project_json, repo_json
 from syncd.sim.state import SimRepo, utcnow
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     from syncd.sim.state import SimState
 
-__all__ = ["find_repo", "listing", "router"]
+__all__ = ["find_repo", "listing", "page_response", "router", "text_listing"]
 
 router = Router()
 
@@ -77,15 +78,39 @@ def listing(
     page = Page(req.query)
     query = req.query if use_q else {k: v for k, v in req.query.items() if k != "q"}
     matched = apply_query(items, query, keys, default_sort=default_sort)
-    return _page(req, page, total=len(matched), rows=[render(it) for it in paginate(matched, page)])
+    rows = [render(it) for it in paginate(matched, page)]
+    return page_response(req, page, total=len(matched), rows=rows)
 
 
-def _page(req: Request, page: Page, *, total: int, rows: list[dict[str, Any]]) -> Response:
+def text_listing(
+    req: Request,
+    items: Sequence[Any],
+    keys: Getters,
+    render_page: Callable[[list[Any]], str],
+    *,
+    default_sort: str,
+) -> Response:
+    """Run ``listing`` with the page's rows rendered at once as JSON text (``rows_text``)."""
+    page = Page(req.query)
+    matched = apply_query(items, req.query, keys, default_sort=default_sort)
+    text = render_page(paginate(matched, page))
+    return page_response(req, page, total=len(matched), json_text=text)
+
+
+def page_response(
+    req: Request,
+    page: Page,
+    *,
+    total: int,
+    rows: list[dict[str, Any]] | None = None,
+    json_text: str | None = None,
+) -> Response:
+    """One page (``rows``, or rows already encoded) with ``X-Total-Count`` and ``Link``."""
     headers = {"X-Total-Count": str(total)}
     link = link_header(req.path, req.query, page, total)
     if link:
         headers["Link"] = link
-    return Response(200, rows, headers=headers)
+    return Response(200, rows, json_text=json_text, headers=headers)
 
 
 # Sorting every repository for every page made one page of a 50k-repository instance cost
@@ -109,11 +134,16 @@ def _name_page(req: Request, state: SimState) -> Response | None:
     """One page by name in O(page), or None where the general path must filter or sort."""
     if req.query.get("q") or req.query.get("sort") != "name":
         return None
-    if not all(visible(req, p) for p in state.projects.values()):
+    if not (req.principal.system or all(visible(req, p) for p in state.projects.values())):
         return None
     names, page = _names_sorted(state), Page(req.query)
-    rows = [repo_json(state.repos[n]) for n in paginate(names, page)]
-    return _page(req, page, total=len(names), rows=rows)
+    rows = [_repo_row(state, name) for name in paginate(names, page)]
+    return page_response(req, page, total=len(names), rows=rows)
+
+
+def _repo_row(state: SimState, name: str) -> dict[str, Any]:
+    counts = project_artifacts(state, name.partition("/")[0]).counts
+    return repo_json(state.repos[name], artifact_count=counts[name])
 
 
 @router.route("GET", "/ping")
@@ -225,8 +255,7 @@ def list_repos(req: Request) -> Response:
     state = req.inst.state
     with state.lock:
         project = existing_project(req, req.params["project"])
-        prefix = project.name + "/"
-        items = [r for n, r in state.repos.items() if n.startswith(prefix)]
+        items = [state.repos[name] for name in repos_of(state, project.name)]
         return listing(req, items, REPO_KEYS, repo_json, default_sort="-creation_time,-id")
 
 

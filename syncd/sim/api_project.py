@@ -8,43 +8,25 @@ costs fewer calls than one listing per repository.
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING
 
 from syncd.sim.access import existing_project, resource_name
-from syncd.sim.api_artifact import FLAGS
-from syncd.sim.api_catalog import ARTIFACT_KEYS, listing
+from syncd.sim.api_artifact import FLAGS, flags_of
+from syncd.sim.api_catalog import ARTIFACT_KEYS, page_response, text_listing
 from syncd.sim.auth import require_login
-from syncd.sim.serialize import artifact_json
+from syncd.sim.index import ProjectArtifacts, project_artifacts
+from syncd.sim.query import Page, paginate
+from syncd.sim.render import Flags, rows_text
 from syncd.sim.validate import PAGED
 from syncd.sim.web import Router
 
 if TYPE_CHECKING:
-    from syncd.sim.state import SimArtifact, SimRepo, SimState
+    from syncd.sim.state import SimArtifact, SimState
     from syncd.sim.web import Request, Response
 
 __all__ = ["list_project_artifacts", "router"]
 
 router = Router()
-
-# Repository rows are never removed (Harbor keeps them until an explicit repository DELETE,
-# which the simulator does not serve), so an index per project stays valid while the count of
-# repositories is unchanged. Without it every page scanned every repository of the instance.
-_INDEX: weakref.WeakKeyDictionary[SimState, tuple[int, dict[str, list[str]]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _repos_of(state: SimState, project: str) -> list[str]:
-    """Names of the repositories of ``project`` (call with ``state.lock`` held)."""
-    cached = _INDEX.get(state)
-    if cached is None or cached[0] != len(state.repos):
-        index: dict[str, list[str]] = {}
-        for name in state.repos:
-            index.setdefault(name.split("/", 1)[0], []).append(name)
-        cached = (len(state.repos), index)
-        _INDEX[state] = cached
-    return cached[1].get(project, [])
 
 
 @router.route("GET", "/projects/{project}/artifacts", params=PAGED | FLAGS)
@@ -58,22 +40,23 @@ def list_project_artifacts(req: Request) -> Response:
     require_login(req.principal)
     with state.lock:
         project = existing_project(req, req.params["project"], force_name=resource_name(req))
-        items: list[SimArtifact] = []
-        owner: dict[int, SimRepo] = {}
-        for name in _repos_of(state, project.name):
-            repo = state.repos[name]
-            for art in repo.visible():
-                items.append(art)
-                owner[art.id] = repo
-        flags = {
-            "with_tag": req.flag("with_tag", default=True),
-            "with_label": req.flag("with_label", default=False),
-            "with_accessory": req.flag("with_accessory", default=False),
-        }
-        return listing(
-            req,
-            items,
-            ARTIFACT_KEYS,
-            lambda a: artifact_json(owner[a.id], a, state, flags=flags),
-            default_sort="-push_time,-id",
-        )
+        listed, flags = project_artifacts(state, project.name), flags_of(req)
+        if req.query.get("q") or req.query.get("sort"):
+            return _filtered(req, listed, state, flags)
+        # The index is in the default order already: one page costs O(page).
+        page = Page(req.query)
+        rows = paginate(listed.rows, page)
+        text = rows_text(rows, state, flags=flags, accessories=listed.accessories)
+        return page_response(req, page, total=len(listed.rows), json_text=text)
+
+
+def _filtered(req: Request, listed: ProjectArtifacts, state: SimState, flags: Flags) -> Response:
+    """Take the general path: ``q`` filters and ``sort`` over the listed artifacts."""
+    owner = {art.id: repo for repo, art in listed.rows}
+
+    def render(page: list[SimArtifact]) -> str:
+        rows = [(owner[art.id], art) for art in page]
+        return rows_text(rows, state, flags=flags, accessories=listed.accessories)
+
+    items = [art for _, art in listed.rows]
+    return text_listing(req, items, ARTIFACT_KEYS, render, default_sort="-push_time,-id")

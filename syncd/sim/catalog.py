@@ -82,6 +82,7 @@ class Catalog:
         return repo
 
     def _touch(self, repo: SimRepo) -> None:
+        self.state.touched(repo.name)
         if self.touch_on_write:
             repo.update_time = utcnow()
 
@@ -191,6 +192,7 @@ class Catalog:
             repo = self.state.repos[repository]
             art.pull_time = repo.update_time = utcnow()
             repo.pull_count += 1
+            self.state.touched(repository)
 
     def generate(
         self,
@@ -209,6 +211,7 @@ class Catalog:
             for p in range(projects):
                 pname = f"gen{seed}-p{p:04d}"
                 project = state.projects.get(pname) or self.create_project(pname, public=public)
+                state.touched(pname)
                 for r in range(repos_per_project):
                     name = f"{pname}/repo-{r:05d}"
                     repo = SimRepo(state.next_id("repo"), project.id, name, now, now)

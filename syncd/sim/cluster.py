@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from types import TracebackType
 
-__all__ = ["SimCluster"]
+__all__ = ["SimCluster", "policy_body"]
 
 ADMIN_USER, ADMIN_PASSWORD = "admin", "Harbor12345"
 
@@ -63,7 +63,7 @@ class SimCluster:
         """On ``a``: an endpoint for ``b`` and a push policy a->b; returns the policy id."""
         src, dst = self.instances[a], self.instances[b]
         rid = self._endpoint(src, dst)
-        body = _policy_body(
+        body = policy_body(
             policy_name or f"{a}-to-{b}",
             trigger=trigger,
             cron=cron,
@@ -89,7 +89,7 @@ class SimCluster:
         """On ``b``: an endpoint for ``a`` and a pull policy a->b; returns the policy id."""
         src, dst = self.instances[a], self.instances[b]
         rid = self._endpoint(dst, src)
-        body = _policy_body(policy_name or f"{b}-from-{a}", trigger=trigger, **kw)
+        body = policy_body(policy_name or f"{b}-from-{a}", trigger=trigger, **kw)
         body |= {"src_registry": {"id": rid}, "dest_registry": {"id": 0}}
         return dst.add_policy(body)
 
@@ -114,7 +114,7 @@ class SimCluster:
         self.stop()
 
 
-def _policy_body(
+def policy_body(
     name: str,
     *,
     trigger: str,
@@ -126,6 +126,7 @@ def _policy_body(
     dest_namespace_replace_count: int | None = None,
     enabled: bool = True,
 ) -> dict[str, Any]:
+    """Build a ``ReplicationPolicy`` body without its registries (the caller adds them)."""
     body: dict[str, Any] = {
         "name": name,
         "trigger": {"type": trigger, "trigger_settings": {"cron": cron}},

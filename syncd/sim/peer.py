@@ -10,6 +10,11 @@ import httpx
 __all__ = ["Endpoint", "PeerError", "call", "export", "ping"]
 
 TIMEOUT = httpx.Timeout(10.0, connect=2.0)
+# One client for every peer call: building an httpx.Client costs ~30 ms of CPU (its TLS
+# context), which made each replication call that expensive and, in a burst, starved the
+# process. Without keep-alive every call still opens its own connection, so a peer that
+# refuses connections fails the call as before.
+_CLIENT = httpx.Client(timeout=TIMEOUT, limits=httpx.Limits(max_keepalive_connections=0))
 
 
 class PeerError(Exception):
@@ -28,9 +33,7 @@ class Endpoint:
 def _request(endpoint: Endpoint, method: str, command: str, body: Any = None) -> Any:
     url = endpoint.url.rstrip("/") + "/_sim/" + command
     try:
-        resp = httpx.request(
-            method, url, json=body, auth=(endpoint.username, endpoint.password), timeout=TIMEOUT
-        )
+        resp = _CLIENT.request(method, url, json=body, auth=(endpoint.username, endpoint.password))
     except httpx.HTTPError as exc:
         raise PeerError(f"{method} {url}: {exc}") from exc
     if resp.is_error:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlencode
 
 from syncd.sim.catalog import SimError
@@ -20,6 +20,7 @@ Getters = dict[str, Callable[[Any], Any]]
 """Filterable/sortable keys of one resource kind -> value getter."""
 
 MAX_PAGE_SIZE = 100
+T = TypeVar("T")
 
 
 class Page:
@@ -136,12 +137,12 @@ def apply_query(
     return out
 
 
-def paginate(items: list[Any], page: Page) -> list[Any]:
-    """One page of the items (all of them when ``page_size`` is 0)."""
+def paginate(items: Sequence[T], page: Page) -> list[T]:
+    """One page of the items (all of them when ``page_size`` is 0), in O(page)."""
     if page.size <= 0:
-        return items
+        return list(items)
     start = (page.page - 1) * page.size
-    return items[start : start + page.size]
+    return list(items[start : start + page.size])
 
 
 def link_header(path: str, query: dict[str, str], page: Page, total: int) -> str | None:

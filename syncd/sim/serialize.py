@@ -10,6 +10,7 @@ Only spec field names are used.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ LOCAL_REGISTRY: dict[str, Any] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # strftime was ~20% of a listing page's CPU
 def fmt_time(value: datetime) -> str:
     """Harbor's date-time rendering: UTC, milliseconds, ``Z``."""
     # Not strftime("%Y"): glibc renders year 1 (Go's zero time) as "1", not "0001".
@@ -83,6 +85,9 @@ def config_media_type(manifest_media_type: str) -> str:
     return CONFIG_MEDIA_TYPES.get(manifest_media_type, manifest_media_type)
 
 
+_ZERO_TYPES = (type(None), str, int, float, list, dict)
+
+
 def nil_slice(items: list[Any]) -> list[Any] | None:
     """Render a Go slice built by appending: ``null`` when nothing was appended."""
     return items or None
@@ -91,7 +96,8 @@ def nil_slice(items: list[Any]) -> list[Any] | None:
 def omit_empty(body: dict[str, Any], *, keep: Iterable[str] = ()) -> dict[str, Any]:
     """Drop zero values like go's ``omitempty`` except for ``keep`` (``x-omitempty: false``)."""
     kept = set(keep)
-    return {k: v for k, v in body.items() if k in kept or v not in (None, "", 0, False, [], {})}
+    # A falsy value of these types equals one of None, "", 0, False, [], {}: go's zero values.
+    return {k: v for k, v in body.items() if v or k in kept or not isinstance(v, _ZERO_TYPES)}
 
 
 def project_json(project: SimProject, state: SimState, *, detail: bool) -> dict[str, Any]:
@@ -112,14 +118,18 @@ def project_json(project: SimProject, state: SimState, *, detail: bool) -> dict[
     return omit_empty(body, keep={"repo_count"} if detail else ())
 
 
-def repo_json(repo: SimRepo) -> dict[str, Any]:
-    """Render a ``Repository``; ``artifact_count`` counts what the listing shows."""
+def repo_json(repo: SimRepo, *, artifact_count: int | None = None) -> dict[str, Any]:
+    """Render a ``Repository``; ``artifact_count`` counts what the listing shows.
+
+    A caller that knows the count (``index.project_artifacts``) passes it.
+    """
+    count = len(repo.visible()) if artifact_count is None else artifact_count
     return omit_empty(
         {
             "id": repo.id,
             "project_id": repo.project_id,
             "name": repo.name,
-            "artifact_count": len(repo.visible()),
+            "artifact_count": count,
             "pull_count": repo.pull_count,
             "creation_time": fmt_time(repo.creation_time),
             "update_time": fmt_time(repo.update_time),

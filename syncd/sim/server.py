@@ -57,6 +57,10 @@ class SimServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a burst of replication flows and tasks (each
+    # call a new connection) overflowed it, the kernel dropped SYNs and a peer call timed out,
+    # failing its execution for good. Go's net/http listens with the system maximum.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], inst: SimInstance) -> None:
         self.inst = inst
@@ -172,6 +176,8 @@ class SimHandler(BaseHTTPRequestHandler):
     def _write(self, resp: Response) -> None:
         if resp.text is not None:
             payload, ctype = resp.text.encode(), "text/plain; charset=utf-8"
+        elif resp.json_text is not None:
+            payload, ctype = resp.json_text.encode(), "application/json"
         elif resp.body is not None:
             payload, ctype = json.dumps(resp.body).encode(), "application/json"
         else:

@@ -195,12 +195,24 @@ class SimState:
         self.policies: dict[int, SimPolicy] = {}
         self.executions: dict[int, SimExecution] = {}
         self.labels: dict[str, int] = {}
+        self.revisions: dict[str, int] = {}
+        """Project name -> how often its repositories' artifacts or tags changed (see
+        ``touched``): listing indexes rebuild only when it moves."""
 
     def next_id(self, kind: str) -> int:
         """Next id of an entity kind (ids start at 1 per kind, like database sequences)."""
         with self.lock:
             counter = self._ids.setdefault(kind, itertools.count(1))
             return next(counter)
+
+    def touched(self, repository: str) -> None:
+        """Record a change to a repository's artifacts or tags (call with the lock held).
+
+        ``catalog`` calls it on every mutation; code that edits the store directly (a test
+        moving a push_time) calls it too, or a listing may keep the previous order.
+        """
+        project = repository.partition("/")[0]
+        self.revisions[project] = self.revisions.get(project, 0) + 1
 
     def label_id(self, name: str) -> int:
         """Return the id of a label name, created on first use."""

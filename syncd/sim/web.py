@@ -50,11 +50,13 @@ class Request:
 
 @dataclass
 class Response:
-    """A response: JSON body (``None`` = empty) or ``text`` for text/plain."""
+    """A response: JSON body (``None`` = empty), ``text`` for text/plain, or ``json_text``."""
 
     status: int = 200
     body: Any = None
     text: str | None = None
+    json_text: str | None = None
+    """A body already encoded as JSON (a listing page rendered by ``render``)."""
     headers: dict[str, str] = field(default_factory=dict)
     cookies: list[str] = field(default_factory=list)
     """``Set-Cookie`` values (one header each)."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import subprocess
 import sys
 
 import httpx
+import pytest
 
 from syncd.sim import SimInstance
 from tests.simkit import api, wait_for
@@ -41,6 +43,36 @@ def test_admin_controls_over_http() -> None:
         assert c.post("/_sim/down", json={"mode": "up"}).status_code == 200
         assert c.get("/api/v2.0/ping").status_code == 200
         assert [m for m, _, _ in sim.admin_log] == ["POST", "POST", "POST", "GET", "POST", "POST"]
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_generate_freeze_hides_the_catalog_from_the_collector(freeze: bool) -> None:
+    """generate(freeze=True) leaves the generated store in gc's permanent generation."""
+    with SimInstance("f") as sim:
+        try:
+            sim.generate(projects=1, repos_per_project=2, tags_per_repo=2, freeze=freeze)
+            repo = next(iter(sim.state.repos.values()))
+            collected = {id(obj) for obj in gc.get_objects()}
+            assert (id(repo) not in collected) is freeze
+        finally:
+            gc.unfreeze()
+
+
+def test_catalog_digest_tells_equal_catalogs() -> None:
+    """/_sim/catalog-digest: equal for identical catalogs, different after one push."""
+    with SimInstance("x") as x, SimInstance("y") as y:
+        for inst in (x, y):
+            inst.generate(projects=2, repos_per_project=3, tags_per_repo=2, seed=5)
+
+        def digest(inst: SimInstance) -> dict[str, object]:
+            body: dict[str, object] = httpx.get(inst.url + "/_sim/catalog-digest").json()
+            return body
+
+        assert digest(x) == digest(y)
+        assert digest(x)["tags"] == 12
+        y.push("gen5-p0000/repo-00000", "v0", content="moved")
+        assert digest(x) != digest(y)
+        assert digest(x)["tags"] == digest(y)["tags"]
 
 
 def test_sibling_brings_refusing_instance_back() -> None:

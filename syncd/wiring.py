@@ -20,6 +20,7 @@ from syncd.engine.repair import RepairSettings, ScopedRepairer
 from syncd.engine.runtime import Runtime, utcnow
 from syncd.engine.snapshot import Progress, Scope
 from syncd.harbor.client import HarborClient, RequestRecord
+from syncd.harbor.transport import TlsContexts
 from syncd.store import StateStore
 
 if TYPE_CHECKING:
@@ -133,13 +134,16 @@ def _clients(
     on_request: Callable[[RequestRecord], None] | None,
 ) -> dict[str, HarborClient]:
     """One client per instance; with an election, every Harbor write first checks the lock."""
+    tls = TlsContexts()  # instances with the same TLS settings share one context
     if isinstance(leader, Solo):
         return {
-            name: HarborClient(name=name, settings=inst, on_request=on_request)
+            name: HarborClient(name=name, settings=inst, on_request=on_request, tls=tls)
             for name, inst in sorted(settings.instances.items())
         }
     return {
-        name: FencedClient(guard=leader.guard, name=name, settings=inst, on_request=on_request)
+        name: FencedClient(
+            guard=leader.guard, name=name, settings=inst, on_request=on_request, tls=tls
+        )
         for name, inst in sorted(settings.instances.items())
     }
 

@@ -84,15 +84,18 @@ def assemble(
 ) -> dict[str, Repository]:
     """Repositories with artifacts: freshly listed, else carried over from ``previous``."""
     result: dict[str, Repository] = {}
+    before = {} if previous is None else previous.repositories
     for repo in repos:
-        if repo.name in listed:
-            result[repo.name] = replace(repo, artifacts=listed[repo.name])
-        elif (
-            repo.artifact_count > 0 and previous is not None and repo.name in previous.repositories
-        ):
-            result[repo.name] = replace(repo, artifacts=previous.repositories[repo.name].artifacts)
+        name = repo.name
+        if name in listed:
+            result[name] = replace(repo, artifacts=listed[name])
+        elif repo.artifact_count > 0 and (old := before.get(name)) is not None:
+            # The previous object itself when nothing moved: later identity checks (what
+            # changed, what to write) then need not compare the repository field by field.
+            same = (old.update_time, old.artifact_count) == (repo.update_time, repo.artifact_count)
+            result[name] = old if same else replace(repo, artifacts=old.artifacts)
         else:
-            result[repo.name] = repo
+            result[name] = repo
     return result
 
 

@@ -113,8 +113,11 @@ def map_repositories(source: Catalog, policy: Policy) -> dict[str, str]:
     Raises ``MappingError`` when a name cannot be mapped (the caller reports INVALID_MAPPING).
     Two source repositories flattened onto one destination name: the last in sorted order wins.
     """
+    names = sorted(source.repositories)
+    if not policy.dest_namespace and not any(f.type == "name" for f in policy.filters):
+        return {name: name for name in names}  # every repository, under its own name
     mapped: dict[str, str] = {}
-    for name in sorted(source.repositories):
+    for name in names:
         if repository_selected(policy.filters, name):
             target = destination_name(
                 name,

@@ -172,7 +172,10 @@ def snapshot(
     ``version`` (the instance's ``harbor_version``) keys the memory of a missing project-wide
     listing; None never remembers. Returns the catalog and how many repositories were re-listed.
     """
-    repos = [r for r in client.list_all_repositories() if scope.covers(r.project)]
+    listed_repos = client.list_all_repositories()
+    # Once per project, not per repository: a glob per repository is most of a warm pass.
+    covered = {p for p in {r.project for r in listed_repos} if scope.covers(p)}
+    repos = [r for r in listed_repos if r.project in covered]
     base = previous if incremental else None
     plan = plan_listing(repos, previous=base, focus=frozenset(focus))
     listed = _list_changed(client, plan, version=version, progress=progress)

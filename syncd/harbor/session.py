@@ -33,7 +33,7 @@ from syncd.errors import (
 )
 from syncd.harbor.paging import PAGE_SIZE, PagedReads
 from syncd.harbor.pool import SharedPool
-from syncd.harbor.transport import classify, tls_verify, warn_if_insecure
+from syncd.harbor.transport import TlsContexts, classify, tls_verify, warn_if_insecure
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping
@@ -118,6 +118,7 @@ class HarborSession(PagedReads):
         on_request: Callable[[RequestRecord], None] | None = None,
         retry_attempts: int = 4,
         retry_timeout: float = 30.0,
+        tls: TlsContexts | None = None,
     ) -> None:
         self.name = name
         self._url = settings.url
@@ -135,7 +136,7 @@ class HarborSession(PagedReads):
             headers={"User-Agent": f"syncd/{__version__}", "Accept": "application/json"},
             cookies=_NeverStoreJar(),
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            verify=tls_verify(settings),
+            verify=tls_verify(settings) if tls is None else tls.verify(settings),
             transport=transport,
             follow_redirects=False,
         )

@@ -200,7 +200,8 @@ def decode_repo(
     sets: Sets,
 ) -> Repository:
     """Invert `repo_row` (minus the instance): the artifacts are decoded on first use."""
-    return Repository(_intern(name), count, opt_dt(updated), StoredArtifacts(artifacts, rows, sets))
+    when = None if updated is None else _utc(updated)
+    return Repository(_intern(name), count, when, StoredArtifacts(artifacts, rows, sets))
 
 
 def stamp_text(stamp: EdgeStamp, generations: Sequence[int | None]) -> str:

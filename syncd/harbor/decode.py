@@ -53,7 +53,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_REPOSITORIES = TypeAdapter(list[wire.Repository])
 _REPOSITORY = TypeAdapter(wire.Repository)
 _PROJECTS = TypeAdapter(list[wire.Project])
 _REGISTRIES = TypeAdapter(list[wire.Registry])
@@ -117,7 +116,7 @@ def _repository(r: wire.Repository) -> Repository:
 
 def decode_repositories(body: bytes | str) -> list[Repository]:
     """One page of repositories (without artifacts)."""
-    return [_repository(r) for r in _load(_REPOSITORIES, body, what="repositories")]
+    return _checked(rows.repositories, body, what="repositories")
 
 
 def decode_repository(body: bytes | str) -> Repository:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import UTC
 
@@ -11,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from syncd.core.model import Artifact
+from syncd.core.model import Artifact, Repository
 from syncd.errors import HarborProtocolError
 from syncd.harbor import models as wire
 from syncd.harbor import rows
-from syncd.harbor.decode import decode_artifacts, decode_project_artifacts
+from syncd.harbor.decode import decode_artifacts, decode_project_artifacts, decode_repositories
 from tests.client import wirekit
 
 D1 = "sha256:" + "11" * 32
@@ -158,3 +159,38 @@ def test_harbor_times_read_as_pydantic_reads_them(text):
         [(_, art)] = decode_project_artifacts(body)
         assert [art] == [a for _, a in expected]
         assert art.push_time is None or art.push_time.tzinfo is UTC
+
+
+_WIRE_REPOSITORIES = TypeAdapter(list[wire.Repository])
+
+
+def repositories_reference(body: bytes) -> list[Repository]:
+    """Decode a repository page through the wire model, as the decoder did before the fast path."""
+    try:
+        page = _WIRE_REPOSITORIES.validate_json(body)
+    except ValueError as exc:
+        raise HarborProtocolError(str(exc)) from None
+    return [Repository(r.name, r.artifact_count or 0, rows.when(r.update_time)) for r in page]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(wirekit.for_model(wire.Repository), max_size=6))
+def test_any_repository_page_the_model_accepts_decodes_to_the_same_values(page):
+    """The repository fast path reads every page the spec's model accepts exactly as it does."""
+    body = raw(page)
+    assert decode_repositories(body) == repositories_reference(body)
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ({"artifact_count": 1}, "repositories[0].name"),
+        ({"name": "", "artifact_count": 1}, "repositories[0].name"),
+        ({"name": "lib/a", "artifact_count": "1"}, "repositories[0].artifact_count"),
+        ({"name": "lib/a", "update_time": "yesterday"}, "repositories[0].update_time"),
+    ],
+)
+def test_malformed_repository_rows_are_refused_naming_the_field(row, problem):
+    """A row the model would refuse is refused, and the error names the field."""
+    with pytest.raises(HarborProtocolError, match=re.escape(problem)):
+        decode_repositories(raw([row]))

@@ -9,13 +9,14 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, overload
 
 from syncd.core.incremental import EdgeStamp
 from syncd.core.model import Artifact, Repository
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
 __all__ = ["StoredArtifacts", "history_from_json", "history_to_json"]
 
@@ -91,21 +92,41 @@ class StoredArtifacts(Sequence[Artifact]):
     """A cached repository's artifacts, decoded from their JSON on first use.
 
     A warm pass reads every repository's row but uses the artifacts of the few that changed:
-    the others are never decoded. Its length is the stored row count, so comparing it with
-    Harbor's ``artifact_count`` decodes nothing. Two threads decoding at once both get equal
-    tuples; the race costs time, never correctness.
+    the others are never decoded, and with ``fetch`` (the SQLite store) their JSON is not even
+    read until needed. Its length is the stored row count, so comparing it with Harbor's
+    ``artifact_count`` decodes nothing. Two threads decoding at once both get equal tuples;
+    the race costs time, never correctness.
     """
 
-    __slots__ = ("_decoded", "_rows", "_sets", "text")
+    __slots__ = ("_decoded", "_fetch", "_rows", "_sets", "_text")
 
-    def __init__(self, text: str, rows: int, sets: Sets) -> None:
-        self.text, self._rows, self._sets = text, rows, sets
+    def __init__(
+        self, text: str | None, rows: int, sets: Sets, fetch: Callable[[], str] | None = None
+    ) -> None:
+        if text is None and fetch is None:
+            raise ValueError("stored artifacts need their text or a way to fetch it")
+        self._text, self._rows, self._sets, self._fetch = text, rows, sets, fetch
         self._decoded: tuple[Artifact, ...] | None = None
+
+    @property
+    def text(self) -> str:
+        """The stored JSON (fetched on first use)."""
+        text = self._text
+        if text is None:
+            assert self._fetch is not None  # __init__ refuses a value without either
+            text = self._text = self._fetch()
+        return text
+
+    @property
+    def fetched(self) -> bool:
+        """Whether the JSON is in memory (a write of this store can no longer change it)."""
+        return self._text is not None
 
     def _items(self) -> tuple[Artifact, ...]:
         decoded = self._decoded
         if decoded is None:
             decoded = self._decoded = decode_artifacts(self.text, sets=self._sets)
+            self._fetch = None
         return decoded
 
     def __len__(self) -> int:
@@ -194,14 +215,20 @@ def decode_repo(
     name: str,
     count: int,
     updated: str | None,
-    artifacts: str,
+    artifacts: str | None,
     rows: int,
     *,
     sets: Sets,
+    fetch: Callable[[str], str] | None = None,
 ) -> Repository:
-    """Invert `repo_row` (minus the instance): the artifacts are decoded on first use."""
+    """Invert `repo_row` (minus the instance): the artifacts are decoded on first use.
+
+    Without ``artifacts`` (not read), ``fetch(name)`` reads them when first needed.
+    """
+    name = _intern(name)
     when = None if updated is None else _utc(updated)
-    return Repository(_intern(name), count, when, StoredArtifacts(artifacts, rows, sets))
+    later = None if fetch is None else partial(fetch, name)
+    return Repository(name, count, when, StoredArtifacts(artifacts, rows, sets, later))
 
 
 def stamp_text(stamp: EdgeStamp, generations: Sequence[int | None]) -> str:

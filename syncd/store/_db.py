@@ -22,6 +22,8 @@ from syncd.store._memo import Memo
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from syncd.store._snapshots import RowSource
+
 __all__ = ["SCHEMA_VERSION", "Database"]
 
 # Append a tuple of statements per schema change; never edit one that has shipped.
@@ -121,6 +123,8 @@ class Database:
         self._lock = threading.Lock()
         self._identity: tuple[int, int] | None = None
         self._memo = Memo()
+        self._sources: dict[str, RowSource] = {}
+        """Per instance: where the remembered catalog's unread artifact rows come from."""
 
     @property
     def path(self) -> str:

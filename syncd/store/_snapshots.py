@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from syncd.core.model import Catalog, Repository
+from syncd.errors import StateError
 from syncd.store import _codec as c
 from syncd.store._bases import BaseTables, generation_of
 from syncd.store._memo import catalog_changes, new_generation
@@ -35,7 +36,11 @@ class SnapshotTables(BaseTables):
     # ------------------------------------------------------------------ catalog cache
 
     def load_catalog(self, instance: str) -> Catalog | None:
-        """Return the cached catalog of ``instance``, or None if never saved."""
+        """Return the cached catalog of ``instance``, or None if never saved.
+
+        Reads each repository's summary only: its artifacts' JSON is read when first used
+        (`RowSource`), so an unchanged repository costs one small row.
+        """
         with self._tx(write=False) as conn:
             head = conn.execute(
                 "SELECT generation, taken_at, projects, public_projects FROM catalog"
@@ -48,13 +53,16 @@ class SnapshotTables(BaseTables):
             if kept is not None:
                 return kept
             rows = conn.execute(
-                "SELECT name, artifact_count, update_time, artifacts, artifact_rows"
+                "SELECT name, artifact_count, update_time, NULL, artifact_rows"
                 " FROM catalog_repo WHERE instance = ?",
                 (instance,),
             ).fetchall()
+        source = RowSource(self, instance, head[0])
         with _gc_paused():
             sets: c.Sets = {}  # shared by every repository's artifacts, decoded on first use
-            repositories = {row[0]: c.decode_repo(*row, sets=sets) for row in rows}
+            repositories = {
+                row[0]: c.decode_repo(*row, sets=sets, fetch=source.text) for row in rows
+            }
         catalog = Catalog(
             instance=instance,
             taken_at=c.dt(head[1]),
@@ -63,27 +71,44 @@ class SnapshotTables(BaseTables):
             public_projects=_set(head[3]),
         )
         self._memo.keep_catalog(catalog, head[0], instance=instance)
+        self._sources[instance] = source
         return catalog
 
     def save_catalog(self, catalog: Catalog) -> None:
         """Replace the cached catalog of ``catalog.instance``.
 
         Writes only the repositories that differ from the catalog this store remembers, when
-        the database still holds it (its generation); otherwise every repository.
+        the database still holds it (its generation); otherwise every repository. Every
+        artifact JSON the write needs, or the write replaces, is read before it begins.
         """
-        instance, generation = catalog.instance, new_generation()
+        instance = catalog.instance
+        with self._tx(write=False) as conn:
+            current = generation_of(conn, "catalog", "instance", instance)
+        held = self._memo.catalog(instance, current)
+        if held is None:
+            writes, removed = list(catalog.repositories.values()), list[str]()
+        else:
+            writes, removed = catalog_changes(held, catalog)
+            replaced = [*removed, *(r.name for r in writes)]
+            _fetch(held.repositories.get(name) for name in replaced)
+        _fetch(writes)
+        generation = new_generation()
         with self._tx() as conn:
-            held = self._memo.catalog(
-                instance, generation_of(conn, "catalog", "instance", instance)
-            )
+            if generation_of(conn, "catalog", "instance", instance) != current:
+                raise StateError(
+                    f"state database {self.path}: the catalog cache of {instance} was written"
+                    " by someone else during this pass; nothing of it was saved"
+                )
             if held is None:
                 conn.execute("DELETE FROM catalog_repo WHERE instance = ?", (instance,))
-                changed, removed = list(catalog.repositories.values()), list[str]()
-            else:
-                changed, removed = catalog_changes(held, catalog)
             _write_head(conn, catalog, generation)
-            _write_repos(conn, instance, changed, removed)
+            _write_repos(conn, instance, writes, removed)
         self._memo.keep_catalog(catalog, generation, instance=instance)
+        source = self._sources.pop(instance, None)
+        if held is not None and source is not None and source.generation == current:
+            # Rows not written are unchanged: what was not read yet is still valid to read.
+            source.generation = generation
+            self._sources[instance] = source
 
     def replace_repositories(
         self,
@@ -130,6 +155,42 @@ class SnapshotTables(BaseTables):
                 "INSERT INTO first_seen VALUES (?, ?, ?, ?, ?)",
                 ((e, r, t, str(cls), c.ts(at)) for (e, r, t, cls), at in mapping.items()),
             )
+
+
+class RowSource:
+    """Where a loaded catalog's artifact JSON is read from: one instance, at one generation.
+
+    A read checks that the database still holds that generation, so a lazily read repository
+    is the one the catalog was loaded with; this store's own incremental writes move the
+    generation along (the rows they do not write are unchanged). A catalog written by anyone
+    else meanwhile makes the read fail rather than mix two catalogs.
+    """
+
+    def __init__(self, store: SnapshotTables, instance: str, generation: int) -> None:
+        self._store, self.instance, self.generation = store, instance, generation
+
+    def text(self, name: str) -> str:
+        """Return the stored JSON of ``name``'s artifacts."""
+        store, instance = self._store, self.instance
+        with store._tx(write=False) as conn:  # noqa: SLF001 - the store's own helper
+            moved = generation_of(conn, "catalog", "instance", instance) != self.generation
+            row = conn.execute(
+                "SELECT artifacts FROM catalog_repo WHERE instance = ? AND name = ?",
+                (instance, name),
+            ).fetchone()
+        if moved or row is None:
+            raise StateError(
+                f"state database {store.path}: the catalog cache of {instance} changed while"
+                f" a pass was using it ({name}); the next pass starts from what it holds now"
+            )
+        return str(row[0])
+
+
+def _fetch(repos: Iterable[Repository | None]) -> None:
+    """Read the artifact JSON of cached repositories now (a write must not read meanwhile)."""
+    for repo in repos:
+        if repo is not None and isinstance(repo.artifacts, c.StoredArtifacts):
+            _ = repo.artifacts.text
 
 
 @contextmanager

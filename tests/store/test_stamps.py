@@ -6,8 +6,11 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import pytest
+
 from syncd.core.incremental import EdgeStamp
 from syncd.core.model import Artifact, Catalog, Repository
+from syncd.errors import StateError
 from syncd.store import StateStore
 from syncd.store._codec import StoredArtifacts, encode_artifacts
 
@@ -69,14 +72,55 @@ def test_cached_artifacts_keep_their_length_text_and_equality(tmp_path: Path):
         store.save_catalog(original)
     with StateStore.open(tmp_path / "state.db") as store:
         loaded = store.load_catalog("a")
-    assert loaded is not None
-    arts = loaded.repositories["p/a"].artifacts
-    assert isinstance(arts, StoredArtifacts)
-    assert len(arts) == 2
-    assert encode_artifacts(arts) == encode_artifacts(original.repositories["p/a"].artifacts)
-    assert arts == original.repositories["p/a"].artifacts
-    assert loaded == original
-    assert hash(arts) == hash(tuple(original.repositories["p/a"].artifacts))
+        assert loaded is not None
+        arts = loaded.repositories["p/a"].artifacts
+        assert isinstance(arts, StoredArtifacts)
+        assert (len(arts), arts.fetched) == (2, False)  # the length reads no JSON
+        assert encode_artifacts(arts) == encode_artifacts(original.repositories["p/a"].artifacts)
+        assert arts == original.repositories["p/a"].artifacts
+        assert loaded == original
+        assert hash(arts) == hash(tuple(original.repositories["p/a"].artifacts))
+
+
+def _two_repos(digest: str) -> Catalog:
+    arts = (Artifact(digest, frozenset({"1"}), T0),)
+    repos = {n: Repository(n, 1, T0, arts) for n in ("p/a", "p/b")}
+    return Catalog("a", T0, repos)
+
+
+def test_unread_rows_stay_readable_after_this_stores_own_save(tmp_path: Path):
+    """An incremental save moves the generation, and unread rows it did not write still read."""
+    with StateStore.open(tmp_path / "state.db") as store:
+        store.save_catalog(_two_repos("sha256:1"))
+    with StateStore.open(tmp_path / "state.db") as store:
+        loaded = store.load_catalog("a")
+        assert loaded is not None
+        changed = _two_repos("sha256:2").repositories["p/b"]
+        store.save_catalog(Catalog("a", T0, {**loaded.repositories, "p/b": changed}))
+        kept = loaded.repositories["p/a"].artifacts
+        assert isinstance(kept, StoredArtifacts)
+        assert not kept.fetched
+        assert [a.digest for a in kept] == ["sha256:1"]
+    with StateStore.open(tmp_path / "state.db") as store:
+        assert store.load_catalog("a") == Catalog(
+            "a", T0, {"p/a": loaded.repositories["p/a"], "p/b": changed}
+        )
+
+
+def test_a_row_written_by_another_store_is_never_mixed_in(tmp_path: Path):
+    """Once another writer moved the catalog, a lazy read fails instead of mixing catalogs."""
+    path = tmp_path / "state.db"
+    with StateStore.open(path) as store:
+        store.save_catalog(_two_repos("sha256:1"))
+    with StateStore.open(path) as store, StateStore.open(path) as other:
+        loaded = store.load_catalog("a")
+        assert loaded is not None
+        other.save_catalog(_two_repos("sha256:2"))
+        with pytest.raises(StateError, match="changed while a pass was using it"):
+            list(loaded.repositories["p/a"].artifacts)
+        store.save_catalog(_two_repos("sha256:3"))  # another generation: a whole rewrite
+    with StateStore.open(path) as store:
+        assert store.load_catalog("a") == _two_repos("sha256:3")
 
 
 def test_v3_database_gets_row_counts_on_upgrade(tmp_path: Path):
@@ -93,7 +137,7 @@ def test_v3_database_gets_row_counts_on_upgrade(tmp_path: Path):
     with StateStore.open(path) as store:
         loaded = store.load_catalog("a")
         assert store.schema_version() == 4
-    assert loaded is not None
-    arts = loaded.repositories["p/a"].artifacts
-    assert isinstance(arts, StoredArtifacts)
-    assert (len(arts), arts) == (2, _catalog("a").repositories["p/a"].artifacts)
+        assert loaded is not None
+        arts = loaded.repositories["p/a"].artifacts
+        assert isinstance(arts, StoredArtifacts)
+        assert (len(arts), arts) == (2, _catalog("a").repositories["p/a"].artifacts)

@@ -31,7 +31,7 @@ from syncd.engine.leader import LOCK_RETRY_SECONDS, Role
 from syncd.engine.observe import probe_health
 from syncd.engine.reconcile import record_health, run_pass
 from syncd.engine.runtime import utcnow
-from syncd.errors import StateError
+from syncd.errors import StateError, SyncdError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -118,7 +118,9 @@ class Daemon:
     def _pass_failed(self, exc: Exception) -> None:
         if isinstance(exc, StateError) and not self._state_intact():
             return  # _state_intact logged it once; no pass runs until restart
-        log.error("reconcile.pass_failed", error=str(exc), exc_info=exc)
+        # syncd's own errors explain themselves in one line; anything else is a bug: traceback.
+        trace = None if isinstance(exc, SyncdError) else exc
+        log.error("reconcile.pass_failed", error=str(exc), kind=type(exc).__name__, exc_info=trace)
         now = self._now()
         failed = PassResult(
             pass_id="failed",  # noqa: S106 - not a secret, a placeholder id

@@ -94,7 +94,10 @@ def run_daemon(
             try:
                 daemon.reload(reload(config_path))
             except SyncdError as exc:  # ConfigError, or a state file the new config cannot open
-                log.exception("config.reload_rejected", error=str(exc))
+                # An explained refusal: its one line says what to fix, a traceback would not.
+                log.error(  # noqa: TRY400 - explained in one line, a traceback adds nothing
+                    "config.reload_rejected", error=str(exc), kind=type(exc).__name__
+                )
     daemon.stop()
     server.stop()
     return 0

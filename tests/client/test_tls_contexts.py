@@ -18,21 +18,21 @@ def _settings(url: str, **tls: Any) -> InstanceSettings:
 
 
 @pytest.mark.parametrize(
-    ("first", "second", "shared"),
+    ("first", "second", "one_context"),
     [
         ({}, {}, True),
         ({"ca_bundle": certifi.where()}, {"ca_bundle": certifi.where()}, True),
         ({}, {"ca_bundle": certifi.where()}, False),
     ],
 )
-def test_equal_settings_share_one_context(first, second, shared):
+def test_equal_settings_share_one_context(first, second, one_context):
     """Two instances with the same TLS settings get the same context object."""
     contexts = TlsContexts()
     a = contexts.verify(_settings("https://a.example:443", **first))
     b = contexts.verify(_settings("https://b.example:443", **second))
     assert isinstance(a, ssl.SSLContext)
     assert isinstance(b, ssl.SSLContext)
-    assert (a is b) is shared
+    assert (a is b) is one_context
     assert a.verify_mode is ssl.CERT_REQUIRED
 
 

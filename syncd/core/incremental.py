@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from syncd.core.edges import EdgeAssessment
-    from syncd.core.model import Catalog, Policy, Repository
+    from syncd.core.model import Catalog, Edge, Policy, Repository
 
 __all__ = [
     "EdgeStamp",
@@ -38,6 +38,7 @@ __all__ = [
     "merge",
     "open_repositories",
     "policy_fingerprint",
+    "rediff",
     "stamp_of",
 ]
 
@@ -94,6 +95,33 @@ def _differs(prev: Repository, repo: Repository) -> bool:
     # Lengths first: a cached sequence knows its length without decoding its rows.
     return len(prev.artifacts) != len(repo.artifacts) or tuple(prev.artifacts) != tuple(
         repo.artifacts
+    )
+
+
+def rediff(
+    *,
+    edge: Edge,
+    policy: Policy,
+    stamp: EdgeStamp | None,
+    source_changed: frozenset[str] | None,
+    destination_changed: frozenset[str] | None,
+) -> frozenset[str] | None:
+    """Destination repositories of ``edge`` to re-diff since ``stamp``; None: the whole edge.
+
+    Only a stamp of this edge, taken under the same policy fingerprint, with both ends'
+    changes known, lets the rest be carried.
+    """
+    if stamp is None or source_changed is None or destination_changed is None:
+        return None
+    if stamp.policy != policy_fingerprint(policy):
+        return None
+    if (stamp.source, stamp.destination) != (edge.source, edge.destination):
+        return None
+    return dirty_repositories(
+        policy=policy,
+        source_changed=source_changed,
+        destination_changed=destination_changed,
+        still_open=stamp.still_open,
     )
 
 

@@ -202,18 +202,12 @@ class _Changes:
 
     def dirty(self, edge: Edge, policy: Policy, stamp: EdgeStamp | None) -> frozenset[str] | None:
         """Destination repositories to re-diff; None: assess the whole edge."""
-        source, destination = self.changed.get(edge.source), self.changed.get(edge.destination)
-        if stamp is None or source is None or destination is None:
-            return None
-        if stamp.policy != incremental.policy_fingerprint(policy):
-            return None
-        if (stamp.source, stamp.destination) != (edge.source, edge.destination):
-            return None
-        return incremental.dirty_repositories(
+        return incremental.rediff(
+            edge=edge,
             policy=policy,
-            source_changed=source,
-            destination_changed=destination,
-            still_open=stamp.still_open,
+            stamp=stamp,
+            source_changed=self.changed.get(edge.source),
+            destination_changed=self.changed.get(edge.destination),
         )
 
 

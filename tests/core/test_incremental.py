@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from unittest.mock import patch
@@ -14,10 +15,12 @@ from hypothesis import strategies as st
 from syncd.core import edges
 from syncd.core.edges import EdgeAssessment, assess_edge
 from syncd.core.incremental import (
+    EdgeStamp,
     changed_repositories,
     dirty_repositories,
     merge,
     policy_fingerprint,
+    rediff,
     stamp_of,
 )
 from syncd.core.model import Artifact, Catalog, Edge, Filter, Policy, Repository
@@ -239,3 +242,32 @@ def test_fingerprint_ignores_override_but_not_filters():
     )
     assert policy_fingerprint(base) == policy_fingerprint(flipped)
     assert policy_fingerprint(base) != policy_fingerprint(filtered)
+
+
+_PLAIN = Policy("a", 1, "p", enabled=True, src_registry_id=0, dest_registry_id=1)
+_TAGGED = Policy(
+    "a", 1, "p", enabled=True, src_registry_id=0, dest_registry_id=1, filters=(Filter("tag", "v*"),)
+)
+_STAMP = EdgeStamp(policy_fingerprint(_PLAIN), "a", "b", frozenset({"lib/db"}))
+
+
+@pytest.mark.parametrize(
+    ("stamp", "policy", "source", "expected"),
+    [
+        (_STAMP, _PLAIN, frozenset({"lib/app"}), {"lib/app", "lib/db", "lib/web"}),
+        (None, _PLAIN, frozenset({"lib/app"}), None),  # never assessed completely
+        (_STAMP, _TAGGED, frozenset({"lib/app"}), None),  # another policy
+        (replace(_STAMP, destination="c"), _PLAIN, frozenset(), None),  # another edge's stamp
+        (_STAMP, _PLAIN, None, None),  # the source's previous catalog is unknown
+    ],
+)
+def test_rediff_carries_only_under_a_matching_stamp(stamp, policy, source, expected):
+    """Dirty repositories come only from a stamp of this edge and policy, else the whole edge."""
+    got = rediff(
+        edge=EDGE,
+        policy=policy,
+        stamp=stamp,
+        source_changed=source,
+        destination_changed=frozenset({"lib/web"}),
+    )
+    assert got == (None if expected is None else frozenset(expected))

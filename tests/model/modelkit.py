@@ -186,6 +186,16 @@ def run_syncd(
         runtime.close()
 
 
+def observe_only(instances: dict[str, SimInstance], *, state: Path) -> PassResult:
+    """Run ``syncd diff --no-store``'s pass: observe and assess (as the store allows), no writes."""
+    runtime = build_runtime(settings(instances, state=state), persist=False)
+    try:
+        with capture_logs():
+            return run_pass(runtime.deps, act=False)
+    finally:
+        runtime.close()
+
+
 @contextmanager
 def disable_radius_check() -> Iterator[bool]:
     """Apply the closing note's mutation: every radius looks harmless (``MODEL_MUTATION``)."""

@@ -46,6 +46,7 @@ from tests.model.modelkit import (
     Link,
     catalog,
     disable_radius_check,
+    observe_only,
     original_policies,
     overlapping_manual_runs,
     policy,
@@ -221,7 +222,15 @@ class SyncdModel(RuleBasedStateMachine):
             assert repair_policies_everywhere(self) == [], "a temporary policy outlived its pass"
             self._guard_conflicts(result.drift)
             self._check_converged(result)
+        if not self.down:
+            self._check_carried_drift()
         return result
+
+    def _check_carried_drift(self) -> None:
+        """Check that a pass assessing in part (the stamps left behind) sees the full drift."""
+        seen = observe_only(self.instances, state=self.state)
+        assert seen.outcome != "incomplete", seen.unobserved
+        assert _drift_facts(seen.drift) == _drift_facts(self._assess())
 
     def _assess(self) -> list[Drift]:
         """Return the drift as it stands before a pass (which may act on it before reporting)."""
@@ -347,6 +356,23 @@ class SyncdModel(RuleBasedStateMachine):
         """No manual execution started while another of the same policy was running."""
         for inst in self.instances.values():
             assert overlapping_manual_runs(inst) == []
+
+
+def _drift_facts(drift) -> list[tuple[object, ...]]:
+    """Return what drift says of the catalogs (its class may read non-converging)."""
+    return sorted(
+        (
+            d.edge.name,
+            d.edge.policy_owner,
+            d.edge.policy_id,
+            d.repository,
+            d.tag,
+            d.source_digest or "",
+            d.destination_digest or "",
+            d.base_digest or "",
+        )
+        for d in drift
+    )
 
 
 def repair_policies_everywhere(model: SyncdModel) -> list[str]:

@@ -47,8 +47,9 @@ class EdgeAssessment:
     repositories: frozenset[str] | None = None
     """The destination repositories re-diffed (``syncd.core.incremental``); None: all of them.
 
-    ``drift`` is the edge's whole drift either way; ``new_base`` and the radius's count of
-    identical tags cover these repositories only, the others' base entries stay as stored.
+    ``drift`` and the radius's writes are the edge's whole either way; ``new_base`` covers these
+    repositories only (the others' base entries stay as stored) and the radius does not count
+    identical tags (``identical`` None).
     """
 
 
@@ -98,13 +99,14 @@ def assess_edge(
     parts = [ends.part(edge, names[i : i + CHUNK]) for i in range(0, len(names), CHUNK)]
     drift = tuple(d for part in parts for d in part.drift)
     writes = tuple(w for part in parts if part.radius for w in part.radius.writes)
-    identical = sum(part.radius.identical for part in parts if part.radius)
+    # Identical tags outside the re-assessed repositories are not seen: not counted (None).
+    identical = sum(part.radius.identical or 0 for part in parts if part.radius)
     new_base = {k: v for part in parts for k, v in (part.new_base or {}).items()}
     return EdgeAssessment(
         edge,
         drift,
         new_base,
-        radius=Radius(edge, policy.override, writes, identical),
+        radius=Radius(edge, policy.override, writes, identical if only is None else None),
         repositories=None if only is None else frozenset(only),
     )
 

@@ -100,8 +100,9 @@ class Radius:
     override: bool
     writes: tuple[Write, ...] = ()
     """Every write whose destination tag differs, sorted by key."""
-    identical: int = 0
-    """Selected tags already holding the same digest on the destination."""
+    identical: int | None = 0
+    """Selected tags already holding the same digest on the destination; None: not counted
+    (the radius was rebuilt from drift, or covers only the repositories re-assessed)."""
 
     def of(self, write_class: WriteClass) -> tuple[Write, ...]:
         """Return the writes of one class."""
@@ -139,11 +140,16 @@ class Radius:
     def summary(self) -> str:
         """One line naming the counts and a few harmful writes (the actions' reason)."""
         wanted, harmful = self.wanted, self.harmful
-        noop = len(self.writes) - len(wanted) - len(harmful) + self.identical
-        total = len(self.writes) + self.identical
+        noop = len(self.writes) - len(wanted) - len(harmful) + (self.identical or 0)
+        if self.identical is None:  # say only what was counted
+            selected = f"{len(self.writes)} selected differ"
+            noop_text = f"{noop} no-op among them"
+        else:
+            selected = f"{len(self.writes) + self.identical} selected"
+            noop_text = f"{noop} no-op"
         text = (
-            f"radius {self.edge.name} policy {self.edge.policy_id}: {total} selected, "
-            f"{len(wanted)} wanted, {noop} no-op, {len(harmful)} harmful"
+            f"radius {self.edge.name} policy {self.edge.policy_id}: {selected}, "
+            f"{len(wanted)} wanted, {noop_text}, {len(harmful)} harmful"
         )
         if harmful:
             shown = ", ".join(f"{w.repository}:{w.tag} {w.harm}" for w in harmful[:_EXAMPLES])
@@ -219,7 +225,7 @@ def blast_radius(
 def radius_of_drift(edge: Edge, drift: Iterable[Drift], *, override: bool) -> Radius:
     """Rebuild an edge's radius from its drift (every differing selected tag is drift).
 
-    The count of identical tags is unknown here and reported as 0.
+    The count of identical tags is unknown here (None).
     """
     writes = tuple(
         _write(
@@ -232,7 +238,7 @@ def radius_of_drift(edge: Edge, drift: Iterable[Drift], *, override: bool) -> Ra
         for d in sorted(drift, key=_drift_key)
         if d.edge == edge and d.source_digest is not None
     )
-    return Radius(edge, override, writes)
+    return Radius(edge, override, writes, identical=None)
 
 
 def _drift_key(d: Drift) -> tuple[str, ...]:

@@ -154,6 +154,8 @@ def test_incremental_equals_full(policy, src0, dst0, base0, src1, dst1):
     assert step.radius is not None
     assert full.radius is not None
     assert step.radius.writes == full.radius.writes
+    assert step.radius.identical is None  # identical tags outside the dirty set: not counted
+    assert "selected differ" in step.radius.summary()
     assert stored_after(stored, step) == stored_after(stored, full)
 
 

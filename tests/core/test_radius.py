@@ -160,4 +160,5 @@ def test_wanted_writes_never_touch_what_moved_since_the_base(expected, destinati
         else:
             assert over
             assert known.get(write.key) == write.destination_digest
+    assert radius.identical is not None  # a whole-edge radius counts them
     assert len(radius.writes) + radius.identical == len(expected)

@@ -22,7 +22,7 @@ from syncd.store._memo import Memo
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from syncd.store._snapshots import RowSource
+    from syncd.store._lazy import RowSource
 
 __all__ = ["SCHEMA_VERSION", "Database"]
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from syncd.core.incremental import EdgeStamp
 
-__all__ = ["CATALOG_GEN", "PgBases", "generation_of", "text_row"]
+__all__ = ["CATALOG_GEN", "CATALOG_HEAD", "PgBases", "generation_of", "text_row"]
 
 
 class PgBases(PgDatabase):
@@ -100,7 +100,7 @@ class PgBases(PgDatabase):
             ).fetchone()
             if row is None or not row[0]:
                 return None
-            gens = [generation_of(conn, _CATALOG_HEAD, e) for e in c.stamp_ends(str(row[0]))]
+            gens = [generation_of(conn, CATALOG_HEAD, e) for e in c.stamp_ends(str(row[0]))]
             return c.stamp_of(str(row[0]), gens)
 
     def update_base(
@@ -131,8 +131,8 @@ class PgBases(PgDatabase):
 
 _BASE_GEN = "SELECT generation FROM base_edge WHERE edge = %s"
 _BASE_GEN_LOCKED = _BASE_GEN + " FOR UPDATE"
-_CATALOG_HEAD = "SELECT generation FROM catalog WHERE instance = %s"
-CATALOG_GEN = _CATALOG_HEAD + " FOR UPDATE"
+CATALOG_HEAD = "SELECT generation FROM catalog WHERE instance = %s"
+CATALOG_GEN = CATALOG_HEAD + " FOR UPDATE"
 """Writers lock the head row first: two writers of one catalog or base run one after another."""
 
 
@@ -156,7 +156,7 @@ def _interned(rows: Iterable[tuple[Any, ...]]) -> dict[BaseKey, str]:
 
 
 def _ends(conn: psycopg.Connection[tuple[Any, ...]], stamp: EdgeStamp) -> list[int | None]:
-    return [generation_of(conn, _CATALOG_HEAD, e) for e in (stamp.source, stamp.destination)]
+    return [generation_of(conn, CATALOG_HEAD, e) for e in (stamp.source, stamp.destination)]
 
 
 def _copy_base(

@@ -21,6 +21,8 @@ from syncd.store.interface import FencedError
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from syncd.store._lazy import RowSource
+
 __all__ = ["PgDatabase"]
 
 _POOL_SIZE = (1, 4)
@@ -48,6 +50,8 @@ class PgDatabase:
         self._epoch: int | None = None
         self._epoch_lock = threading.Lock()
         self._memo = Memo()
+        self._sources: dict[str, RowSource] = {}
+        """Per instance: where the remembered catalog's unread artifact rows come from."""
 
     @property
     def path(self) -> str:

@@ -11,9 +11,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from syncd.core.model import Catalog
+from syncd.errors import StateError
 from syncd.store import _codec as c
+from syncd.store._lazy import RowSource, moved_along, prefetch
 from syncd.store._memo import catalog_changes, new_generation
-from syncd.store._pg_bases import CATALOG_GEN, PgBases, generation_of
+from syncd.store._pg_bases import CATALOG_GEN, CATALOG_HEAD, PgBases, generation_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -30,7 +32,10 @@ class PgSnapshots(PgBases):
     """The catalog cache and drift first-seen times (and the bases, from ``PgBases``)."""
 
     def load_catalog(self, instance: str) -> Catalog | None:
-        """Return the cached catalog of ``instance``, or None if never saved."""
+        """Return the cached catalog of ``instance``, or None if never saved.
+
+        Summaries only, as in SQLite: artifact JSON is read when first used (``_lazy``).
+        """
         with self._tx(fenced=False) as conn:
             head = conn.execute(
                 "SELECT generation, taken_at, projects, public_projects FROM catalog"
@@ -43,36 +48,65 @@ class PgSnapshots(PgBases):
             if kept is not None:
                 return kept
             rows = conn.execute(
-                "SELECT name, artifact_count, update_time, artifacts, artifact_rows"
+                "SELECT name, artifact_count, update_time, NULL, artifact_rows"
                 " FROM catalog_repo WHERE instance = %s",
                 (instance,),
             ).fetchall()
+        generation = int(head[0])
+        source = RowSource(self._row, where=self.path, instance=instance, generation=generation)
+        sets: c.Sets = {}  # equal tag sets shared, artifacts decoded on first use (see _codec)
         catalog = Catalog(
             instance=instance,
             taken_at=c.dt(head[1]),
-            repositories=_decode_repos(rows),
+            repositories={r[0]: c.decode_repo(*r, sets=sets, fetch=source.text) for r in rows},
             projects=frozenset(json.loads(head[2])),
             public_projects=frozenset(json.loads(head[3])),
         )
-        self._memo.keep_catalog(catalog, int(head[0]), instance=instance)
+        self._memo.keep_catalog(catalog, generation, instance=instance)
+        self._sources[instance] = source
         return catalog
 
     def save_catalog(self, catalog: Catalog) -> None:
         """Replace the cached catalog of ``catalog.instance``; only what changed, as in SQLite."""
-        instance, generation = catalog.instance, new_generation()
+        instance = catalog.instance
+        with self._tx(fenced=False) as conn:
+            current = generation_of(conn, CATALOG_HEAD, instance)
+        held = self._memo.catalog(instance, current)
+        if held is None:
+            writes, removed = list(catalog.repositories.values()), list[str]()
+        else:
+            writes, removed = catalog_changes(held, catalog)
+        prefetch(held, writes, removed)  # no read from inside the write below
+        generation = new_generation()
         with self._tx() as conn:
-            held = self._memo.catalog(instance, generation_of(conn, CATALOG_GEN, instance))
+            if generation_of(conn, CATALOG_GEN, instance) != current:
+                raise StateError(
+                    f"state database {self.path}: the catalog cache of {instance} was written"
+                    " by someone else during this pass; nothing of it was saved"
+                )
+            _write_head(conn, catalog, generation)
             if held is None:
                 conn.execute("DELETE FROM catalog_repo WHERE instance = %s", (instance,))
-                _write_head(conn, catalog, generation)
                 with conn.cursor().copy("COPY catalog_repo FROM STDIN") as cp:
-                    for repo in catalog.repositories.values():
+                    for repo in writes:
                         cp.write_row(c.repo_row(instance, repo))
             else:
-                changed, removed = catalog_changes(held, catalog)
-                _write_head(conn, catalog, generation)
-                _upsert_repos(conn, instance, changed, removed)
+                _upsert_repos(conn, instance, writes, removed)
         self._memo.keep_catalog(catalog, generation, instance=instance)
+        moved_along(
+            self._sources, instance, held=held is not None, before=current, after=generation
+        )
+
+    def _row(self, instance: str, name: str) -> tuple[int | None, str | None]:
+        """Return the catalog's generation now and one repository's artifact JSON, read at once."""
+        with self._tx(fenced=False) as conn:
+            row = conn.execute(
+                "SELECT artifacts FROM catalog_repo WHERE instance = %s AND name = %s",
+                (instance, name),
+            ).fetchone()
+            return generation_of(conn, CATALOG_HEAD, instance), (
+                None if row is None else str(row[0])
+            )
 
     def replace_repositories(
         self,
@@ -117,11 +151,6 @@ class PgSnapshots(PgBases):
             with conn.cursor().copy("COPY first_seen FROM STDIN") as cp:
                 for (e, r, t, cls), at in mapping.items():
                     cp.write_row((e, r, t, str(cls), c.ts(at)))
-
-
-def _decode_repos(rows: Iterable[tuple[Any, ...]]) -> dict[str, Repository]:
-    sets: c.Sets = {}  # equal tag sets shared, artifacts decoded on first use (see _codec)
-    return {row[0]: c.decode_repo(*row, sets=sets) for row in rows}
 
 
 def _upsert_repos(

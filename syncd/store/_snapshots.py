@@ -17,6 +17,7 @@ from syncd.core.model import Catalog, Repository
 from syncd.errors import StateError
 from syncd.store import _codec as c
 from syncd.store._bases import BaseTables, generation_of
+from syncd.store._lazy import RowSource, moved_along, prefetch
 from syncd.store._memo import catalog_changes, new_generation
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class SnapshotTables(BaseTables):
                 " FROM catalog_repo WHERE instance = ?",
                 (instance,),
             ).fetchall()
-        source = RowSource(self, instance, head[0])
+        source = RowSource(self._row, where=self.path, instance=instance, generation=head[0])
         with _gc_paused():
             sets: c.Sets = {}  # shared by every repository's artifacts, decoded on first use
             repositories = {
@@ -89,9 +90,7 @@ class SnapshotTables(BaseTables):
             writes, removed = list(catalog.repositories.values()), list[str]()
         else:
             writes, removed = catalog_changes(held, catalog)
-            replaced = [*removed, *(r.name for r in writes)]
-            _fetch(held.repositories.get(name) for name in replaced)
-        _fetch(writes)
+        prefetch(held, writes, removed)
         generation = new_generation()
         with self._tx() as conn:
             if generation_of(conn, "catalog", "instance", instance) != current:
@@ -104,11 +103,20 @@ class SnapshotTables(BaseTables):
             _write_head(conn, catalog, generation)
             _write_repos(conn, instance, writes, removed)
         self._memo.keep_catalog(catalog, generation, instance=instance)
-        source = self._sources.pop(instance, None)
-        if held is not None and source is not None and source.generation == current:
-            # Rows not written are unchanged: what was not read yet is still valid to read.
-            source.generation = generation
-            self._sources[instance] = source
+        moved_along(
+            self._sources, instance, held=held is not None, before=current, after=generation
+        )
+
+    def _row(self, instance: str, name: str) -> tuple[int | None, str | None]:
+        """Return the catalog's generation now and one repository's artifact JSON, read at once."""
+        with self._tx(write=False) as conn:
+            row = conn.execute(
+                "SELECT artifacts FROM catalog_repo WHERE instance = ? AND name = ?",
+                (instance, name),
+            ).fetchone()
+            return generation_of(conn, "catalog", "instance", instance), (
+                None if row is None else str(row[0])
+            )
 
     def replace_repositories(
         self,
@@ -155,42 +163,6 @@ class SnapshotTables(BaseTables):
                 "INSERT INTO first_seen VALUES (?, ?, ?, ?, ?)",
                 ((e, r, t, str(cls), c.ts(at)) for (e, r, t, cls), at in mapping.items()),
             )
-
-
-class RowSource:
-    """Where a loaded catalog's artifact JSON is read from: one instance, at one generation.
-
-    A read checks that the database still holds that generation, so a lazily read repository
-    is the one the catalog was loaded with; this store's own incremental writes move the
-    generation along (the rows they do not write are unchanged). A catalog written by anyone
-    else meanwhile makes the read fail rather than mix two catalogs.
-    """
-
-    def __init__(self, store: SnapshotTables, instance: str, generation: int) -> None:
-        self._store, self.instance, self.generation = store, instance, generation
-
-    def text(self, name: str) -> str:
-        """Return the stored JSON of ``name``'s artifacts."""
-        store, instance = self._store, self.instance
-        with store._tx(write=False) as conn:  # noqa: SLF001 - the store's own helper
-            moved = generation_of(conn, "catalog", "instance", instance) != self.generation
-            row = conn.execute(
-                "SELECT artifacts FROM catalog_repo WHERE instance = ? AND name = ?",
-                (instance, name),
-            ).fetchone()
-        if moved or row is None:
-            raise StateError(
-                f"state database {store.path}: the catalog cache of {instance} changed while"
-                f" a pass was using it ({name}); the next pass starts from what it holds now"
-            )
-        return str(row[0])
-
-
-def _fetch(repos: Iterable[Repository | None]) -> None:
-    """Read the artifact JSON of cached repositories now (a write must not read meanwhile)."""
-    for repo in repos:
-        if repo is not None and isinstance(repo.artifacts, c.StoredArtifacts):
-            _ = repo.artifacts.text
 
 
 @contextmanager

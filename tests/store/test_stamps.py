@@ -88,39 +88,33 @@ def _two_repos(digest: str) -> Catalog:
     return Catalog("a", T0, repos)
 
 
-def test_unread_rows_stay_readable_after_this_stores_own_save(tmp_path: Path):
+def test_unread_rows_stay_readable_after_this_stores_own_save(opener):
     """An incremental save moves the generation, and unread rows it did not write still read."""
-    with StateStore.open(tmp_path / "state.db") as store:
-        store.save_catalog(_two_repos("sha256:1"))
-    with StateStore.open(tmp_path / "state.db") as store:
-        loaded = store.load_catalog("a")
-        assert loaded is not None
-        changed = _two_repos("sha256:2").repositories["p/b"]
-        store.save_catalog(Catalog("a", T0, {**loaded.repositories, "p/b": changed}))
-        kept = loaded.repositories["p/a"].artifacts
-        assert isinstance(kept, StoredArtifacts)
-        assert not kept.fetched
-        assert [a.digest for a in kept] == ["sha256:1"]
-    with StateStore.open(tmp_path / "state.db") as store:
-        assert store.load_catalog("a") == Catalog(
-            "a", T0, {"p/a": loaded.repositories["p/a"], "p/b": changed}
-        )
+    opener().save_catalog(_two_repos("sha256:1"))
+    store = opener()
+    loaded = store.load_catalog("a")
+    assert loaded is not None
+    changed = _two_repos("sha256:2").repositories["p/b"]
+    store.save_catalog(Catalog("a", T0, {**loaded.repositories, "p/b": changed}))
+    kept = loaded.repositories["p/a"].artifacts
+    assert isinstance(kept, StoredArtifacts)
+    assert not kept.fetched
+    assert [a.digest for a in kept] == ["sha256:1"]
+    expected = Catalog("a", T0, {"p/a": loaded.repositories["p/a"], "p/b": changed})
+    assert opener().load_catalog("a") == expected
 
 
-def test_a_row_written_by_another_store_is_never_mixed_in(tmp_path: Path):
+def test_a_row_written_by_another_store_is_never_mixed_in(opener):
     """Once another writer moved the catalog, a lazy read fails instead of mixing catalogs."""
-    path = tmp_path / "state.db"
-    with StateStore.open(path) as store:
-        store.save_catalog(_two_repos("sha256:1"))
-    with StateStore.open(path) as store, StateStore.open(path) as other:
-        loaded = store.load_catalog("a")
-        assert loaded is not None
-        other.save_catalog(_two_repos("sha256:2"))
-        with pytest.raises(StateError, match="changed while a pass was using it"):
-            list(loaded.repositories["p/a"].artifacts)
-        store.save_catalog(_two_repos("sha256:3"))  # another generation: a whole rewrite
-    with StateStore.open(path) as store:
-        assert store.load_catalog("a") == _two_repos("sha256:3")
+    opener().save_catalog(_two_repos("sha256:1"))
+    store, other = opener(), opener()
+    loaded = store.load_catalog("a")
+    assert loaded is not None
+    other.save_catalog(_two_repos("sha256:2"))
+    with pytest.raises(StateError, match="changed while a pass was using it"):
+        list(loaded.repositories["p/a"].artifacts)
+    store.save_catalog(_two_repos("sha256:3"))  # another generation: a whole rewrite
+    assert opener().load_catalog("a") == _two_repos("sha256:3")
 
 
 def test_v3_database_gets_row_counts_on_upgrade(tmp_path: Path):

@@ -9,7 +9,10 @@ import httpx
 
 __all__ = ["Endpoint", "PeerError", "call", "export", "ping"]
 
-TIMEOUT = httpx.Timeout(10.0, connect=2.0)
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+"""Generous, as Harbor's job service is with a registry: on a loaded machine (CI runs the suite
+on 2 shared cores) a 2 s connect limit failed runs that Harbor, like the simulator, never
+retries, and a burst of changes then never converged."""
 # One client for every peer call: building an httpx.Client costs ~30 ms of CPU (its TLS
 # context), which made each replication call that expensive and, in a burst, starved the
 # process. Without keep-alive every call still opens its own connection, so a peer that

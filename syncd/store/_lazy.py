@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 
 from syncd.errors import StateError
 from syncd.store._codec import StoredArtifacts
+from syncd.store._memo import catalog_changes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from syncd.core.model import Catalog, Repository
 
-__all__ = ["RowSource", "fetch", "moved_along", "prefetch"]
+__all__ = ["RowSource", "fetch", "moved_along", "planned_write", "written_meanwhile"]
 
 
 class RowSource:
@@ -57,11 +58,27 @@ def fetch(repos: Iterable[Repository | None]) -> None:
             _ = repo.artifacts.text
 
 
-def prefetch(held: Catalog | None, writes: list[Repository], removed: list[str]) -> None:
-    """Before a save: the JSON it writes, and (incrementally) of every row it replaces."""
-    if held is not None:
+def planned_write(held: Catalog | None, catalog: Catalog) -> tuple[list[Repository], list[str]]:
+    """Decide a save's rows and read every JSON it needs first (no read inside the write).
+
+    Against the remembered catalog ``held``: the repositories that differ and the names gone,
+    with the JSON of every row they replace; without it, every repository.
+    """
+    if held is None:
+        writes, removed = list(catalog.repositories.values()), list[str]()
+    else:
+        writes, removed = catalog_changes(held, catalog)
         fetch(held.repositories.get(name) for name in [*removed, *(r.name for r in writes)])
     fetch(writes)
+    return writes, removed
+
+
+def written_meanwhile(where: str, instance: str) -> StateError:
+    """Return the error of a save that finds the catalog moved on since it started."""
+    return StateError(
+        f"state database {where}: the catalog cache of {instance} was written by someone else"
+        " during this pass; nothing of it was saved"
+    )
 
 
 def moved_along(

@@ -11,10 +11,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from syncd.core.model import Catalog
-from syncd.errors import StateError
 from syncd.store import _codec as c
-from syncd.store._lazy import RowSource, moved_along, prefetch
-from syncd.store._memo import catalog_changes, new_generation
+from syncd.store._lazy import RowSource, moved_along, planned_write, written_meanwhile
+from syncd.store._memo import new_generation
 from syncd.store._pg_bases import CATALOG_GEN, CATALOG_HEAD, PgBases, generation_of
 
 if TYPE_CHECKING:
@@ -72,18 +71,11 @@ class PgSnapshots(PgBases):
         with self._tx(fenced=False) as conn:
             current = generation_of(conn, CATALOG_HEAD, instance)
         held = self._memo.catalog(instance, current)
-        if held is None:
-            writes, removed = list(catalog.repositories.values()), list[str]()
-        else:
-            writes, removed = catalog_changes(held, catalog)
-        prefetch(held, writes, removed)  # no read from inside the write below
+        writes, removed = planned_write(held, catalog)
         generation = new_generation()
         with self._tx() as conn:
             if generation_of(conn, CATALOG_GEN, instance) != current:
-                raise StateError(
-                    f"state database {self.path}: the catalog cache of {instance} was written"
-                    " by someone else during this pass; nothing of it was saved"
-                )
+                raise written_meanwhile(self.path, instance)
             _write_head(conn, catalog, generation)
             if held is None:
                 conn.execute("DELETE FROM catalog_repo WHERE instance = %s", (instance,))

@@ -14,11 +14,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from syncd.core.model import Catalog, Repository
-from syncd.errors import StateError
 from syncd.store import _codec as c
 from syncd.store._bases import BaseTables, generation_of
-from syncd.store._lazy import RowSource, moved_along, prefetch
-from syncd.store._memo import catalog_changes, new_generation
+from syncd.store._lazy import RowSource, moved_along, planned_write, written_meanwhile
+from syncd.store._memo import new_generation
 
 if TYPE_CHECKING:
     import sqlite3
@@ -86,18 +85,11 @@ class SnapshotTables(BaseTables):
         with self._tx(write=False) as conn:
             current = generation_of(conn, "catalog", "instance", instance)
         held = self._memo.catalog(instance, current)
-        if held is None:
-            writes, removed = list(catalog.repositories.values()), list[str]()
-        else:
-            writes, removed = catalog_changes(held, catalog)
-        prefetch(held, writes, removed)
+        writes, removed = planned_write(held, catalog)
         generation = new_generation()
         with self._tx() as conn:
             if generation_of(conn, "catalog", "instance", instance) != current:
-                raise StateError(
-                    f"state database {self.path}: the catalog cache of {instance} was written"
-                    " by someone else during this pass; nothing of it was saved"
-                )
+                raise written_meanwhile(self.path, instance)
             if held is None:
                 conn.execute("DELETE FROM catalog_repo WHERE instance = ?", (instance,))
             _write_head(conn, catalog, generation)

@@ -92,6 +92,9 @@ class SimHandler(BaseHTTPRequestHandler):
         inst = self.server.inst
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the client went away mid-request: nothing to answer
+            self.close_connection = True
+            return
         if inst.faults.down == "refuse":
             self.close_connection = True  # drop the connection without an answer
             return
